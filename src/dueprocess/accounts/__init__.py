@@ -1,0 +1,1 @@
+"""People who use dueprocess (staff and requesting officers), their roles, sign-in and tokens."""

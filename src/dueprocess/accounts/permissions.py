@@ -1,0 +1,67 @@
+"""Who may do what: permissions, and the roles that hold them. The one table to read.
+
+Routes declare the permission they need (``web.auth.requires``); handlers never check roles
+with ad-hoc ``if``. Officers hold demand permissions only for their own authority: services
+receive the officer's authority as a scope and answer "not found" for anything else.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from dueprocess.accounts.models import Role
+
+
+class Permission(enum.StrEnum):
+    """A thing one may do. The values double as API token scopes."""
+
+    SIGNED_IN = "signed-in"
+    DEMANDS_SUBMIT = "demands:submit"
+    DEMANDS_READ = "demands:read"
+    AUDIT_READ = "audit:read"
+    POLICY_READ = "policy:read"
+    POLICY_PROPOSE = "policy:propose"
+    POLICY_APPROVE = "policy:approve"
+    ACCOUNTS_MANAGE = "accounts:manage"
+    REPORTS_READ = "reports:read"
+
+
+P = Permission
+_READERS = {
+    Role.INTAKE,
+    Role.LEGAL_REVIEWER,
+    Role.HUMAN_RIGHTS_REVIEWER,
+    Role.APPROVER,
+    Role.POLICY_OWNER,
+    Role.AUDITOR,
+}
+
+#: permission -> the roles that hold it.
+GRANTS: dict[Permission, frozenset[Role]] = {
+    P.SIGNED_IN: frozenset(Role),
+    P.DEMANDS_SUBMIT: frozenset({Role.INTAKE, Role.OFFICER}),
+    P.DEMANDS_READ: frozenset(_READERS | {Role.OFFICER}),
+    P.AUDIT_READ: frozenset({Role.AUDITOR}),
+    P.POLICY_READ: frozenset(_READERS),
+    P.POLICY_PROPOSE: frozenset({Role.POLICY_OWNER}),
+    P.POLICY_APPROVE: frozenset({Role.APPROVER, Role.POLICY_OWNER}),
+    P.ACCOUNTS_MANAGE: frozenset({Role.ADMIN}),
+    P.REPORTS_READ: frozenset(_READERS | {Role.ADMIN}),
+}
+
+
+def permissions_of(roles: frozenset[Role]) -> frozenset[Permission]:
+    """Every permission any of ``roles`` holds."""
+    return frozenset(p for p, holders in GRANTS.items() if holders & roles)
+
+
+def parse_scopes(scopes: list[str]) -> frozenset[Permission]:
+    """Token scopes as permissions; :class:`ValueError` naming an unknown scope."""
+    out = set()
+    for scope in scopes:
+        try:
+            out.add(Permission(scope))
+        except ValueError:
+            known = ", ".join(p.value for p in Permission)
+            raise ValueError(f"unknown scope {scope!r}; known scopes: {known}") from None
+    return frozenset(out)

@@ -1,0 +1,270 @@
+"""Signing in, web sessions and API tokens.
+
+Secrets are compared by their SHA-256 (tokens, session ids) or with argon2 (passwords); the
+database never holds one in the clear. Every sign-in, refused or not, writes an audit event
+and an attempt row; repeated failures for one e-mail or one address are throttled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from dueprocess.accounts import service as accounts
+from dueprocess.accounts.models import Account, AccountKind, ApiToken, SignInAttempt, WebSession
+from dueprocess.accounts.passwords import check_password, totp_step
+from dueprocess.accounts.permissions import Permission, parse_scopes, permissions_of
+from dueprocess.audit import service as audit
+from dueprocess.clock import utcnow
+from dueprocess.errors import InvalidInput, NotFound
+
+SESSION_LIFETIME = timedelta(hours=8)
+THROTTLE_WINDOW = timedelta(minutes=15)
+THROTTLE_FAILURES = 5
+TOKEN_PREFIX = "dp_"  # noqa: S105 - a label, not a secret
+
+
+def digest(secret: str) -> str:
+    """SHA-256 hex of a bearer secret (tokens and session ids are looked up by this)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting on this request, and what they may do."""
+
+    account_id: int
+    email: str
+    kind: AccountKind
+    authority_id: int | None
+    permissions: frozenset[Permission]
+    via: str  # "session", "token" or "cli"
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this person."""
+        return f"account:{self.account_id}"
+
+    @property
+    def authority_scope(self) -> int | None:
+        """For an officer, the only authority whose demands they may see; None for staff."""
+        return self.authority_id if self.kind is AccountKind.OFFICER else None
+
+
+def principal_of(account: Account, via: str, scopes: list[str] | None = None) -> Principal:
+    """The principal for an account; a scoped token narrows it to ``scopes``."""
+    allowed = permissions_of(accounts.roles_of(account))
+    if scopes:
+        allowed = allowed & parse_scopes(scopes)
+    return Principal(account.id, account.email, account.kind, account.authority_id, allowed, via)
+
+
+@dataclass(frozen=True)
+class SignInOutcome:
+    """A successful sign-in carries the raw session id and CSRF token for the cookie/form;
+    a refused one carries the message to show (never which of e-mail or password was wrong).
+    """
+
+    principal: Principal | None
+    session_id: str | None = None
+    csrf_token: str | None = None
+    problem: str | None = None
+    throttled: bool = False
+
+
+def _recent_failures(session: Session, email: str, remote: str, now: datetime) -> int:
+    return int(
+        session.scalar(
+            select(func.count(SignInAttempt.id)).where(
+                SignInAttempt.succeeded.is_(False),
+                SignInAttempt.at >= now - THROTTLE_WINDOW,
+                or_(SignInAttempt.email == email, SignInAttempt.remote == remote),
+            )
+        )
+        or 0
+    )
+
+
+def sign_in(
+    session: Session,
+    email: str,
+    password: str,
+    code: str,
+    *,
+    remote: str,
+    now: datetime | None = None,
+) -> SignInOutcome:
+    """Check a sign-in and, if good, open a web session. The caller commits either way."""
+    now = now or utcnow()
+    email = email.strip().lower()
+    if _recent_failures(session, email, remote, now) >= THROTTLE_FAILURES:
+        audit.record(
+            session,
+            actor="anonymous",
+            action="auth.sign_in_throttled",
+            data={"email": email, "remote": remote},
+        )
+        minutes = int(THROTTLE_WINDOW.total_seconds() // 60)
+        return SignInOutcome(
+            None,
+            problem=f"too many failed sign-ins; try again in {minutes} minutes",
+            throttled=True,
+        )
+    account = accounts.get_by_email(session, email)
+    reason: str | None = None
+    message = "wrong e-mail or password"
+    if not check_password(account.password_hash if account else None, password):
+        reason = "wrong password" if account else "unknown account"
+    elif account is None or account.disabled:
+        reason = "account disabled"
+        message = "this account is disabled"
+    elif account.totp_secret:
+        if not code.strip():
+            reason, message = "missing code", "enter the 6-digit code from your authenticator"
+        else:
+            step = totp_step(account.totp_secret, code, account.totp_last_step, now.timestamp())
+            if step is None:
+                reason, message = "wrong or replayed code", "wrong or already used code"
+            else:
+                account.totp_last_step = step
+    session.add(SignInAttempt(email=email, remote=remote, at=now, succeeded=reason is None))
+    if reason is not None or account is None:
+        audit.record(
+            session,
+            actor="anonymous",
+            action="auth.sign_in_failed",
+            subject=f"account:{account.id}" if account else None,
+            data={"email": email, "remote": remote, "reason": reason},
+            at=now,
+        )
+        return SignInOutcome(None, problem=message)
+    raw = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    session.add(
+        WebSession(
+            session_hash=digest(raw),
+            account_id=account.id,
+            csrf_token=csrf,
+            created_at=now,
+            expires_at=now + SESSION_LIFETIME,
+        )
+    )
+    audit.record(
+        session,
+        actor=f"account:{account.id}",
+        action="auth.signed_in",
+        subject=f"account:{account.id}",
+        data={"remote": remote},
+        at=now,
+    )
+    return SignInOutcome(principal_of(account, "session"), raw, csrf)
+
+
+@dataclass(frozen=True)
+class SessionCheck:
+    """The principal behind a session cookie, or why there is none."""
+
+    principal: Principal | None
+    csrf_token: str | None = None
+    problem: str | None = None
+
+
+def check_session(session: Session, raw: str, *, now: datetime | None = None) -> SessionCheck:
+    """Resolve a session cookie. Expired sessions are refused (and audited once)."""
+    now = now or utcnow()
+    row = session.scalar(select(WebSession).where(WebSession.session_hash == digest(raw)))
+    if row is None or row.ended_at is not None:
+        return SessionCheck(None, problem="please sign in")
+    account = session.get(Account, row.account_id)
+    if account is None or account.disabled:
+        return SessionCheck(None, problem="this account is disabled")
+    if row.expires_at <= now:
+        row.ended_at = now
+        audit.record(
+            session,
+            actor=f"account:{account.id}",
+            action="auth.session_expired",
+            subject=f"account:{account.id}",
+            at=now,
+        )
+        return SessionCheck(None, problem="your session has expired; please sign in again")
+    return SessionCheck(principal_of(account, "session"), row.csrf_token)
+
+
+def sign_out(session: Session, raw: str) -> None:
+    """End the session behind ``raw`` (a no-op for an unknown one)."""
+    row = session.scalar(select(WebSession).where(WebSession.session_hash == digest(raw)))
+    if row is not None and row.ended_at is None:
+        row.ended_at = utcnow()
+        audit.record(
+            session,
+            actor=f"account:{row.account_id}",
+            action="auth.signed_out",
+            subject=f"account:{row.account_id}",
+        )
+
+
+def create_token(
+    session: Session, email: str, name: str, scopes: list[str], *, actor: str
+) -> tuple[ApiToken, str]:
+    """A new API token for the account; returns the row and the raw token (shown once)."""
+    account = accounts.get_by_email(session, email)
+    if account is None:
+        raise InvalidInput.one(("email",), f"no account {email}")
+    try:
+        parse_scopes(scopes)
+    except ValueError as exc:
+        raise InvalidInput.one(("scopes",), str(exc)) from exc
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(account_id=account.id, name=name, token_hash=digest(raw), scopes=scopes)
+    session.add(token)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="token.created",
+        subject=f"account:{account.id}",
+        data={"token": token.id, "name": name, "scopes": scopes},
+    )
+    return token, raw
+
+
+def revoke_token(session: Session, token_id: int, *, actor: str) -> ApiToken:
+    """Revoke a token; it stops working on the next request."""
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"token {token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit.record(
+            session,
+            actor=actor,
+            action="token.revoked",
+            subject=f"account:{token.account_id}",
+            data={"token": token.id},
+        )
+    return token
+
+
+def list_tokens(session: Session) -> list[ApiToken]:
+    """Every token (never the secret), newest first."""
+    return list(session.scalars(select(ApiToken).order_by(ApiToken.id.desc())))
+
+
+def check_token(session: Session, raw: str) -> Principal | None:
+    """The principal behind a bearer token, or None if unknown, revoked or disabled."""
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(raw)))
+    if token is None or token.revoked_at is not None:
+        return None
+    account = session.get(Account, token.account_id)
+    if account is None or account.disabled:
+        return None
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
+        token.last_used_at = now
+    return principal_of(account, "token", token.scopes)

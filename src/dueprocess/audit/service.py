@@ -1,0 +1,260 @@
+"""Writing and reading the audit log.
+
+:func:`record` appends one event to the hash chain *in the caller's transaction*: if the
+change it records rolls back, so does the event; if the change commits, the event is there.
+Appends are serialised so the chain never forks: on PostgreSQL by a transaction-scoped
+advisory lock taken before reading the head; on SQLite by the write lock every transaction
+takes at ``BEGIN IMMEDIATE`` (see :mod:`dueprocess.db`). The head is cached in the session for
+the rest of the transaction, so a batch of events costs one head lookup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import event, func, select, text
+from sqlalchemy.orm import Session, SessionTransaction
+
+from dueprocess.audit.chain import (
+    GENESIS,
+    event_hash,
+    generate_signing_key,
+    load_signing_key,
+    public_key_path,
+    sign_checkpoint,
+)
+from dueprocess.audit.chain import export_lines as chain_export_lines
+from dueprocess.audit.models import AuditCheckpoint, AuditEvent
+from dueprocess.audit.verify import VerifyResult, verify_export
+from dueprocess.clock import isoformat_z, utcnow
+
+# Any 64-bit constant: the advisory lock every PostgreSQL audit writer takes.
+_PG_LOCK_KEY = 0x6475_6570_726F_63  # "dueproc"
+_HEAD_KEY = "dueprocess.audit.head"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_head(session: Session, transaction: SessionTransaction) -> None:
+    # The cached head is only valid inside the transaction that holds the lock.
+    if transaction.parent is None:
+        session.info.pop(_HEAD_KEY, None)
+
+
+def _head(session: Session) -> tuple[int, str]:
+    cached: tuple[int, str] | None = session.info.get(_HEAD_KEY)
+    if cached is not None:
+        return cached
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+    row = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
+
+
+def _plain(data: Mapping[str, Any]) -> dict[str, Any]:
+    # The stored JSON must re-serialise to the very bytes that were hashed: normalise through
+    # JSON once (datetimes become ISO strings, tuples lists) before hashing.
+    value: dict[str, Any] = orjson.loads(orjson.dumps(dict(data), option=orjson.OPT_UTC_Z))
+    return value
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    subject: str | None = None,
+    data: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AuditEvent:
+    """Append one event to the chain in the current transaction and return it.
+
+    ``actor`` names who acted (``account:12``, ``system``, ``cli``); ``action`` is a dotted
+    verb (``demand.submitted``); ``subject`` the object (``demand:42``).
+    """
+    seq, prev = _head(session)
+    when = at or utcnow()
+    fields: dict[str, Any] = {
+        "seq": seq + 1,
+        "at": isoformat_z(when),
+        "actor": actor,
+        "action": action,
+        "subject": subject,
+        "data": _plain(data or {}),
+        "prev": prev,
+    }
+    digest = event_hash(fields)
+    row = AuditEvent(
+        seq=seq + 1,
+        at=when,
+        actor=actor,
+        action=action,
+        subject=subject,
+        data=fields["data"],
+        prev=prev,
+        hash=digest,
+    )
+    session.add(row)
+    session.info[_HEAD_KEY] = (seq + 1, digest)
+    return row
+
+
+def event_fields(row: AuditEvent) -> dict[str, Any]:
+    """The fields of a stored event exactly as they were hashed."""
+    return {
+        "seq": row.seq,
+        "at": isoformat_z(row.at),
+        "actor": row.actor,
+        "action": row.action,
+        "subject": row.subject,
+        "data": row.data,
+        "prev": row.prev,
+    }
+
+
+@dataclass(frozen=True)
+class Head:
+    """The chain's last event (``seq`` 0 and the genesis hash when empty)."""
+
+    seq: int
+    hash: str
+
+
+def head(session: Session) -> Head:
+    """The current head, read without taking the writers' lock."""
+    row = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    return Head(0, GENESIS) if row is None else Head(int(row[0]), str(row[1]))
+
+
+def for_subject(session: Session, subject: str) -> list[AuditEvent]:
+    """Every event about one object, oldest first (a demand's page shows these)."""
+    return list(
+        session.scalars(
+            select(AuditEvent).where(AuditEvent.subject == subject).order_by(AuditEvent.seq)
+        )
+    )
+
+
+def search(
+    session: Session,
+    *,
+    action: str | None = None,
+    actor: str | None = None,
+    subject: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 200,
+) -> list[AuditEvent]:
+    """Events matching every given filter, newest first. ``action`` may end in ``*``."""
+    query = select(AuditEvent)
+    if action:
+        if action.endswith("*"):
+            query = query.where(AuditEvent.action.startswith(action[:-1]))
+        else:
+            query = query.where(AuditEvent.action == action)
+    if actor:
+        query = query.where(AuditEvent.actor == actor)
+    if subject:
+        query = query.where(AuditEvent.subject == subject)
+    if since:
+        query = query.where(AuditEvent.at >= since)
+    if until:
+        query = query.where(AuditEvent.at < until)
+    return list(session.scalars(query.order_by(AuditEvent.seq.desc()).limit(limit)))
+
+
+def iter_events(session: Session, *, batch: int = 5000) -> Iterator[AuditEvent]:
+    """Every event in ``seq`` order, fetched in batches so memory stays bounded."""
+    last = 0
+    while True:
+        rows: Sequence[AuditEvent] = session.scalars(
+            select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+        session.expunge_all()
+
+
+def checkpoints(session: Session) -> list[AuditCheckpoint]:
+    """Every checkpoint, oldest first."""
+    return list(session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq)))
+
+
+# --- checkpoints, export, verification ---------------------------------------------------
+
+SIGNING_KEY_NAME = "audit-checkpoint.key"
+
+
+def signing_key_path(keys_dir: Path) -> Path:
+    """Where the checkpoint key lives: in the keys directory, never in the database."""
+    return keys_dir / SIGNING_KEY_NAME
+
+
+def ensure_signing_key(keys_dir: Path) -> Ed25519PrivateKey:
+    """The checkpoint signing key, created (0600, public half beside it) on first use."""
+    path = signing_key_path(keys_dir)
+    if not path.exists():
+        keys_dir.mkdir(parents=True, exist_ok=True)
+        keys_dir.chmod(0o700)
+        return generate_signing_key(path)
+    return load_signing_key(path)
+
+
+def public_key_file(keys_dir: Path) -> Path:
+    """The public half auditors are given."""
+    return public_key_path(signing_key_path(keys_dir))
+
+
+def checkpoint(session: Session, key: Ed25519PrivateKey) -> AuditCheckpoint | None:
+    """Sign the current head, unless the last checkpoint already covers it.
+
+    Runs in the caller's transaction and takes the writers' lock first, so the signed head
+    is the chain's real head at that moment.
+    """
+    seq, head_hash = _head(session)
+    last = session.scalar(select(func.max(AuditCheckpoint.seq)))
+    if seq == 0 or (last is not None and last >= seq):
+        return None
+    at = utcnow()
+    signed = sign_checkpoint(key, seq, head_hash, at=at)
+    row = AuditCheckpoint(
+        seq=seq, head=head_hash, at=at, key_id=signed["key_id"], signature=signed["signature"]
+    )
+    session.add(row)
+    return row
+
+
+def _checkpoint_fields(row: AuditCheckpoint) -> dict[str, Any]:
+    return {
+        "seq": row.seq,
+        "head": row.head,
+        "at": row.at,
+        "key_id": row.key_id,
+        "signature": row.signature,
+    }
+
+
+def export_lines(session: Session, public_keys: Sequence[bytes] = ()) -> Iterator[bytes]:
+    """The whole log as JSON lines (docs/audit-format.md), streamed in ``seq`` order.
+
+    Run it inside one transaction so events and checkpoints come from one snapshot.
+    """
+    events = ({**event_fields(row), "hash": row.hash} for row in iter_events(session))
+    marks = [_checkpoint_fields(c) for c in checkpoints(session)]
+    return chain_export_lines(events, marks, public_keys=public_keys)
+
+
+def verify_database(session: Session, public_keys: Sequence[bytes]) -> VerifyResult:
+    """Verify the stored log exactly as an outside party verifies an export of it."""
+    return verify_export(export_lines(session, public_keys), public_keys)

@@ -1,0 +1,1 @@
+"""Requesters: authorities (police, courts, regulators) and how they are verified."""

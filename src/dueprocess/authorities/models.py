@@ -1,0 +1,50 @@
+"""The authority registry: who may make demands, and the channels to check them against."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dueprocess.clock import utcnow
+from dueprocess.db import Base, UTCDateTime, enum_column
+
+
+class AuthorityKind(enum.StrEnum):
+    """What sort of body an authority is (transparency reports group requesters by it)."""
+
+    POLICE = "police"
+    COURT = "court"
+    PROSECUTOR = "prosecutor"
+    REGULATOR = "regulator"
+    GOVERNMENT = "government"
+    INTELLIGENCE = "intelligence"
+    OTHER = "other"
+
+
+class AuthorityStatus(enum.StrEnum):
+    """Whether demands from this authority are trusted as coming from it."""
+
+    UNVERIFIED = "unverified"
+    VERIFIED = "verified"
+    SUSPENDED = "suspended"
+
+
+class Authority(Base):
+    """A body that makes demands. ``slug`` is the stable handle requesters and files use."""
+
+    __tablename__ = "authority"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    jurisdiction: Mapped[str] = mapped_column(String(8), index=True)
+    kind: Mapped[AuthorityKind] = mapped_column(enum_column(AuthorityKind))
+    status: Mapped[AuthorityStatus] = mapped_column(
+        enum_column(AuthorityStatus), default=AuthorityStatus.UNVERIFIED
+    )
+    official_domains: Mapped[list[str]] = mapped_column(JSON, default=list)
+    phone_numbers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,126 @@
+"""Engine, sessions and the declarative base. SQLite is the embedded default; PostgreSQL is
+for real deployments. Both are tested on every run of the suite.
+
+Every transaction that changes a demand also writes its audit event (see ``audit``), so a
+service function receives a session and never commits on its own: the caller, at the edge
+(one HTTP request, one CLI command), commits once or rolls back everything.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import NullPool
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Base of every table. Constraint names are fixed so migrations are stable."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC in Python.
+
+    Refuses naive datetimes on the way in (they are bugs, not local times) and restores the
+    UTC zone on the way out from SQLite, which stores no offset.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r} reached the database")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def enum_column(enum_cls: type[enum.StrEnum], length: int = 32) -> Enum:
+    """Store an enum by its value as a plain string (no native DB enum: migrations stay easy)."""
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda cls: [m.value for m in cls],
+        validate_strings=True,
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(conn: Any) -> None:
+    # Take the write lock at BEGIN: a read-then-write transaction (the audit chain reads the
+    # head, then appends) must not lose a race to another writer half-way through.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, *, pool: bool = True) -> Engine:
+    """An engine for ``url`` with the settings dueprocess relies on.
+
+    SQLite: foreign keys on, WAL, and writing transactions that lock at ``BEGIN``.
+    PostgreSQL: ``psycopg`` (v3); a plain ``postgresql://`` URL is mapped to it.
+    """
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite"):
+        sqlite_kwargs: dict[str, Any] = {
+            "connect_args": {"check_same_thread": False, "isolation_level": None}
+        }
+        if not pool:
+            sqlite_kwargs["poolclass"] = NullPool
+        engine = create_engine(url, **sqlite_kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
+        return engine
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if pool:
+        kwargs.update(pool_size=10, max_overflow=20)
+    else:
+        kwargs["poolclass"] = NullPool
+    return create_engine(url, **kwargs)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects usable after commit (the web layer renders them)."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: commit when the block ends normally, roll back on any exception."""
+    with factory() as session, session.begin():
+        yield session

@@ -1,0 +1,1 @@
+"""Intake: the demand, its targets and documents, and the state machine it moves through."""

@@ -1,0 +1,163 @@
+"""Demands, their targets and documents.
+
+A demand is one request from one authority, received once. Decisions are per target, so a
+demand naming five accounts has five :class:`Target` rows. Documents are stored by SHA-256
+outside the database (see :mod:`dueprocess.demands.documents`); the row keeps the hash.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from dueprocess.clock import utcnow
+from dueprocess.db import Base, UTCDateTime, enum_column
+
+
+class DemandKind(enum.StrEnum):
+    """What the authority wants done. ``user-data`` is refined by ``data_categories``."""
+
+    USER_DATA = "user-data"
+    PRESERVATION = "preservation"
+    EMERGENCY_DISCLOSURE = "emergency-disclosure"
+    REMOVAL = "removal"
+    GEO_RESTRICTION = "geo-restriction"
+    ACCOUNT_RESTRICTION = "account-restriction"
+    DECRYPTION = "decryption"
+    INTERCEPTION = "interception"
+
+
+class DataCategory(enum.StrEnum):
+    """Which user data a ``user-data`` demand asks for (the industry's three tiers)."""
+
+    SUBSCRIBER = "subscriber"
+    TRAFFIC = "traffic"
+    CONTENT = "content"
+
+
+class LegalProcess(enum.StrEnum):
+    """The legal instrument's type, as transparency reports break demands down by it."""
+
+    SUBPOENA = "subpoena"
+    COURT_ORDER = "court-order"
+    WARRANT = "warrant"
+    EMERGENCY = "emergency"
+    MLAT = "mlat"
+    ADMINISTRATIVE_ORDER = "administrative-order"
+
+
+class Channel(enum.StrEnum):
+    """How the demand reached the service. The record always says which."""
+
+    PORTAL = "portal"
+    API = "api"
+    EMAIL = "email"
+    POST = "post"
+    FAX = "fax"
+    IMPORT = "import"
+
+
+STAFF_CHANNELS = frozenset({Channel.EMAIL, Channel.POST, Channel.FAX, Channel.IMPORT})
+
+
+class DemandStatus(enum.StrEnum):
+    """Where a demand is in the flow; the allowed moves are in :mod:`dueprocess.demands.states`."""
+
+    RECEIVED = "received"
+    PAUSED = "paused"
+    LEGAL_REVIEW = "legal-review"
+    HUMAN_RIGHTS_REVIEW = "human-rights-review"
+    AWAITING_APPROVAL = "awaiting-approval"
+    DECIDED = "decided"
+    ACTING = "acting"
+    DONE = "done"
+    REFUSED = "refused"
+    REDIRECTED = "redirected"
+    WITHDRAWN = "withdrawn"
+
+
+class TargetType(enum.StrEnum):
+    """A target is one account or one content item."""
+
+    ACCOUNT = "account"
+    CONTENT = "content"
+
+
+class Demand(Base):
+    """One demand. See ``docs/architecture.md`` for the meaning of each field."""
+
+    __tablename__ = "demand"
+    __table_args__ = (
+        UniqueConstraint("authority_id", "idempotency_key", name="uq_demand_idempotency"),
+        Index("ix_demand_status_received", "status", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    authority_id: Mapped[int] = mapped_column(ForeignKey("authority.id"), index=True)
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    reference: Mapped[str | None] = mapped_column(String(200))
+    jurisdiction: Mapped[str] = mapped_column(String(8), index=True)
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel))
+    sender: Mapped[str | None] = mapped_column(String(320))
+    kind: Mapped[DemandKind] = mapped_column(enum_column(DemandKind), index=True)
+    legal_process: Mapped[LegalProcess] = mapped_column(enum_column(LegalProcess))
+    legal_basis_instrument: Mapped[str] = mapped_column(String(500))
+    legal_basis_article: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    data_categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    period_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    period_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    penalty: Mapped[str | None] = mapped_column(Text)
+    gag_order_basis: Mapped[str | None] = mapped_column(Text)
+    gag_order_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    emergency_justification: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[DemandStatus] = mapped_column(
+        enum_column(DemandStatus), default=DemandStatus.RECEIVED
+    )
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    targets: Mapped[list[Target]] = relationship(
+        back_populates="demand", order_by="Target.position", cascade="all, delete-orphan"
+    )
+    documents: Mapped[list[Document]] = relationship(
+        back_populates="demand", order_by="Document.id", cascade="all, delete-orphan"
+    )
+
+
+class Target(Base):
+    """One account or content item a demand names; decisions are made per target."""
+
+    __tablename__ = "target"
+    __table_args__ = (UniqueConstraint("demand_id", "type", "identifier", name="uq_target_item"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int] = mapped_column(ForeignKey("demand.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    type: Mapped[TargetType] = mapped_column(enum_column(TargetType))
+    identifier: Mapped[str] = mapped_column(String(500))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    demand: Mapped[Demand] = relationship(back_populates="targets")
+
+
+class Document(Base):
+    """A file that came with a demand. The bytes live in the document store under ``sha256``."""
+
+    __tablename__ = "document"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int] = mapped_column(ForeignKey("demand.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    media_type: Mapped[str] = mapped_column(String(100))
+    filename: Mapped[str] = mapped_column(String(255))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    demand: Mapped[Demand] = relationship(back_populates="documents")

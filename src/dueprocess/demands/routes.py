@@ -1,0 +1,137 @@
+"""HTTP for demands: the JSON API under ``/api/v1`` and the staff pages. Thin: calls services."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+from fastapi.responses import HTMLResponse
+
+from dueprocess.accounts.permissions import Permission
+from dueprocess.accounts.signin import Principal
+from dueprocess.audit import service as audit
+from dueprocess.demands import service as demands
+from dueprocess.demands.models import Channel, DemandStatus
+from dueprocess.demands.schemas import DemandIn, DemandOut, DemandSummary
+from dueprocess.web.auth import requires, requires_page
+from dueprocess.web.deps import TEMPLATES, runtime_of, unit_of_work
+
+api = APIRouter(prefix="/api/v1", tags=["demands"])
+pages = APIRouter(include_in_schema=False)
+
+SubmitGrant = Annotated[Principal, Depends(requires(Permission.DEMANDS_SUBMIT))]
+ReadGrant = Annotated[Principal, Depends(requires(Permission.DEMANDS_READ))]
+PageReadGrant = Annotated[Principal, Depends(requires_page(Permission.DEMANDS_READ))]
+
+EXAMPLE = {
+    "authority": "hkpf-nsd",
+    "jurisdiction": "HK",
+    "reference": "NSD/202007/1234",
+    "kind": "removal",
+    "legal_process": "administrative-order",
+    "legal_basis": {
+        "instrument": "Implementation Rules for Article 43 of the National Security Law",
+        "article": "Schedule 4",
+    },
+    "summary": "Remove messages likely to constitute an offence endangering national security",
+    "received_at": "2020-07-07T09:30:00+08:00",
+    "deadline": "2020-07-08T09:30:00+08:00",
+    "penalty": "Fine of HK$100,000 and imprisonment for six months",
+    "targets": [{"type": "content", "id": "https://microblog.demo/@hk_student_union/12"}],
+    "idempotency_key": "NSD-202007-1234",
+}
+
+
+@api.post(
+    "/demands",
+    response_model=DemandOut,
+    status_code=201,
+    summary="Submit a demand",
+    responses={
+        200: {"description": "An identical earlier submission (same idempotency key and body)"},
+        413: {"description": "Body over the size limit"},
+        422: {"description": "Bad input: every bad field is listed; nothing was written"},
+    },
+)
+def submit_demand(
+    request: Request,
+    response: Response,
+    me: SubmitGrant,
+    data: Annotated[DemandIn, Body(openapi_examples={"hong-kong-removal": {"value": EXAMPLE}})],
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> DemandOut:
+    """Record a demand. Retrying with the same ``Idempotency-Key`` (header or field) and the
+    same body returns the first result with status 200; the same key with another body is 422.
+    """
+    if idempotency_key and not data.idempotency_key:
+        data = data.model_copy(update={"idempotency_key": idempotency_key})
+    runtime = runtime_of(request)
+    with unit_of_work(request) as session:
+        result = demands.submit(
+            session,
+            data,
+            channel=Channel.API,
+            actor=me.actor,
+            store=runtime.store,
+            max_document_bytes=runtime.settings.max_body_bytes,
+            officer_id=me.account_id if me.authority_scope else None,
+            restrict_to_authority=me.authority_scope,
+        )
+        out = demands.to_out(session, result.demand)
+    if not result.created:
+        response.status_code = 200
+    response.headers["Location"] = f"/api/v1/demands/{out.id}"
+    return out
+
+
+@api.get("/demands", response_model=list[DemandSummary], summary="List demands, newest first")
+def list_demands(
+    request: Request,
+    me: ReadGrant,
+    status: DemandStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[DemandSummary]:
+    """One line per demand."""
+    with unit_of_work(request) as session:
+        return demands.list_summaries(
+            session, authority_id=me.authority_scope, status=status, limit=limit, offset=offset
+        )
+
+
+@api.get("/demands/{demand_id}", response_model=DemandOut, summary="One demand")
+def get_demand(request: Request, demand_id: int, me: ReadGrant) -> DemandOut:
+    """The demand as stored; the view is audited. Another authority's demand is 404."""
+    with unit_of_work(request) as session:
+        demand = demands.get(session, demand_id, authority_id=me.authority_scope)
+        demands.record_view(session, demand, actor=me.actor, via="api")
+        return demands.to_out(session, demand)
+
+
+@pages.get("/demands", response_class=HTMLResponse)
+def demand_list_page(
+    request: Request, me: PageReadGrant, status: DemandStatus | None = None
+) -> HTMLResponse:
+    """The list of demands (an officer sees only their authority's)."""
+    with unit_of_work(request) as session:
+        rows = demands.list_summaries(
+            session, authority_id=me.authority_scope, status=status, limit=500
+        )
+    return TEMPLATES.TemplateResponse(
+        request,
+        "demands/list.html",
+        {"rows": rows, "status": status, "statuses": list(DemandStatus)},
+    )
+
+
+@pages.get("/demands/{demand_id}", response_class=HTMLResponse)
+def demand_page(request: Request, demand_id: int, me: PageReadGrant) -> HTMLResponse:
+    """One demand, with its targets, documents, deadline and penalty, and its audit trail."""
+    with unit_of_work(request) as session:
+        demand = demands.get(session, demand_id, authority_id=me.authority_scope)
+        demands.record_view(session, demand, actor=me.actor, via="page")
+        shown = demands.to_out(session, demand)
+        trail = (
+            audit.for_subject(session, f"demand:{demand_id}") if me.authority_scope is None else []
+        )
+    return TEMPLATES.TemplateResponse(request, "demands/show.html", {"d": shown, "trail": trail})

@@ -1,0 +1,623 @@
+"""Whether an upload is fit to keep, judged by its bytes alone: a requester's file name or
+declared type is never trusted, because both are theirs to choose.
+
+Two halves: recognising the type from the first bytes (:func:`sniff_media_type`), and the
+checks that need the whole file (:class:`TextCheck`, :func:`image_dimensions`,
+:func:`check_pdf`). Each refusal is a :class:`DocumentRefused` whose ``reason`` is one
+sentence a requester can act on. Nothing here touches the store:
+:mod:`dueprocess.demands.documents` streams, stores and re-exports these.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import struct
+import time
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+from pypdf import PdfReader, apply_configuration
+from pypdf.errors import LimitReachedError
+from pypdf.filters import decode_stream_data
+from pypdf.generic import IndirectObject, StreamObject
+
+PDF = "application/pdf"
+PNG = "image/png"
+JPEG = "image/jpeg"
+GIF = "image/gif"
+WEBP = "image/webp"
+TIFF = "image/tiff"
+TEXT = "text/plain"
+EMAIL = "message/rfc822"
+
+ALLOWED_MEDIA_TYPES = frozenset({PDF, PNG, JPEG, GIF, WEBP, TIFF, TEXT, EMAIL})
+IMAGE_MEDIA_TYPES = frozenset({PNG, JPEG, GIF, WEBP, TIFF})
+
+SNIFF_BYTES = 64 * 1024
+"""How much of the start of a file the sniffer needs: enough for a long e-mail header block
+and for a JPEG's metadata segments before its frame header, small enough to hold in memory."""
+
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF-", PDF),
+    (b"\x89PNG\r\n\x1a\n", PNG),
+    (b"\xff\xd8\xff", JPEG),
+    (b"GIF87a", GIF),
+    (b"GIF89a", GIF),
+    (b"II*\x00", TIFF),
+    (b"MM\x00*", TIFF),
+    (b"II+\x00", TIFF),  # BigTIFF
+    (b"MM\x00+", TIFF),
+)
+
+# Formats people plausibly send by mistake, so a refusal can say what the file looks like.
+_NOT_ALLOWED: tuple[tuple[bytes, str], ...] = (
+    (b"PK\x03\x04", "a ZIP archive (Word, Excel and OpenDocument files are ZIP archives too)"),
+    (b"PK\x05\x06", "an empty ZIP archive"),
+    (b"PK\x07\x08", "a ZIP archive"),
+    (b"Rar!\x1a\x07", "a RAR archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"\x1f\x8b", "gzip-compressed data"),
+    (b"BZh", "bzip2-compressed data"),
+    (b"\xfd7zXZ\x00", "xz-compressed data"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed data"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "a legacy Microsoft Office file (.doc, .xls or .msg)"),
+    (b"{\\rtf", "an RTF document"),
+    (b"MZ", "a Windows program"),
+    (b"\x7fELF", "a Linux program"),
+    (b"\xcf\xfa\xed\xfe", "a macOS program"),
+    (b"\xca\xfe\xba\xbe", "a Java class or macOS program"),
+    (b"BM", "a BMP image"),
+    (b"%!PS", "a PostScript file"),
+    (b"\xff\xfe", "UTF-16 text"),
+    (b"\xfe\xff", "UTF-16 text"),
+    (b"OggS", "an Ogg audio or video file"),
+    (b"ID3", "an MP3 audio file"),
+)
+
+# Text-based formats that are documents or programs rather than plain text.
+_TEXT_FORMATS_REFUSED = (b"{\\rtf", b"%!PS")
+
+_CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0e-\x19\x1c-\x1f]")
+
+_HEADER_NAME = re.compile(rb"[!-9;-~]+:")
+_EMAIL_HEADERS = frozenset(
+    b"from received return-path message-id mime-version date subject to cc reply-to"
+    b" delivered-to dkim-signature sender".split()
+)
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    """Bounds on one upload. The defaults suit scanned legal papers and court bundles.
+
+    ``max_image_pixels`` applies to image files and to each image inside a PDF. The PDF
+    stream limits count decompressed bytes, which is what a viewer must hold in memory.
+    ``pdf_max_seconds`` bounds the checker's own work between steps; a single pypdf parse step
+    is bounded by pypdf's limits, which :func:`check_pdf` tightens to these.
+    """
+
+    max_bytes: int = 25 * MiB
+    max_image_pixels: int = 250_000_000
+    pdf_max_pages: int = 2_000
+    pdf_max_objects: int = 200_000
+    pdf_max_stream_bytes: int = 64 * MiB
+    pdf_max_total_bytes: int = 512 * MiB
+    pdf_max_depth: int = 64
+    pdf_max_seconds: float = 20.0
+
+
+DEFAULT_LIMITS = UploadLimits()
+
+
+class DocumentRefused(ValueError):
+    """An upload that is not accepted; nothing was stored.
+
+    ``reason`` is one sentence for the requester, shown next to the upload field. ``code`` is
+    for programs: ``empty``, ``too-large``, ``type``, ``encrypted``, ``malformed``,
+    ``too-complex`` or ``bomb``.
+    """
+
+    def __init__(self, reason: str, *, code: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+def refuse(reason: str, code: str) -> NoReturn:
+    """Raise :class:`DocumentRefused`; typed so the checks read as plain statements."""
+    raise DocumentRefused(reason, code=code)
+
+
+def format_size(size: int) -> str:
+    """A byte count as people read it: ``31.2 MB``, ``900 KB``, ``12 bytes`` (binary units)."""
+    for unit, scale in (("MB", MiB), ("KB", 1024)):
+        if size >= scale:
+            return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size:,} byte" + ("" if size == 1 else "s")
+
+
+def read_chunks(path: Path) -> Iterator[bytes]:
+    """The bytes of a file in 1 MiB chunks, for checks that must see all of it."""
+    with path.open("rb") as stream:
+        while block := stream.read(MiB):
+            yield block
+
+
+def check_pixels(what: str, width: int, height: int, limits: UploadLimits) -> None:
+    """Refuse an image that declares more pixels than any viewer should allocate."""
+    if width * height > limits.max_image_pixels:
+        refuse(
+            f"{what} is {width:,} × {height:,} pixels; the limit is "
+            f"{limits.max_image_pixels / 1e6:g} megapixels",
+            code="bomb",
+        )
+
+
+def sniff_media_type(head: bytes) -> str | None:
+    """The allowed media type the start of a file shows, or ``None`` if it is not one.
+
+    ``head`` should be the first :data:`SNIFF_BYTES` of the file (or all of it, if shorter).
+    Binary formats are recognised by their signatures. Text is recognised only if ``head``
+    is plain UTF-8 (see :class:`TextCheck`; a character cut off at the very end is
+    tolerated); an e-mail is a file whose first lines are RFC 5322 header fields. The text
+    verdict covers only ``head``: the rest must be checked with :class:`TextCheck`.
+    """
+    for magic, media_type in _MAGIC:
+        if head.startswith(magic):
+            return media_type
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return WEBP
+    if not head or head.startswith(_TEXT_FORMATS_REFUSED):
+        return None
+    if _looks_like_email(head):
+        return EMAIL
+    check = TextCheck()
+    if check.feed(head) is None:
+        return TEXT
+    return None
+
+
+def describe_content(head: bytes) -> str | None:
+    """A plain-words name for a recognised format that is *not* allowed (for refusals).
+
+    Only meaningful once :func:`sniff_media_type` has said ``None``: some signatures are two
+    bytes long and would also match the first letters of an ordinary text file.
+    """
+    for magic, description in _NOT_ALLOWED:
+        if head.startswith(magic):
+            return description
+    if head[:4] == b"RIFF":
+        return "a RIFF audio or video file"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in (b"heic", b"heix", b"mif1", b"msf1", b"avif"):
+            return "a HEIC or AVIF image (export it as JPEG or PNG)"
+        return "an MP4 or QuickTime video"
+    return None
+
+
+def looks_binary(head: bytes) -> bool:
+    """Whether ``head`` holds control bytes that plain text never does (see :class:`TextCheck`)."""
+    return _CONTROL_BYTES.search(head) is not None
+
+
+class TextCheck:
+    """Incremental check that a byte stream is plain UTF-8 text.
+
+    Plain means no control characters other than tab, line and page breaks, and the two that
+    old text files and terminal logs carry (SUB, ESC): anything else, NUL above all, means
+    binary data that happens to decode. Feed the chunks in order, then call :meth:`close`.
+    Each returns ``None`` while all is well, or a sentence saying what is wrong (with the
+    byte offset) for the refusal.
+    """
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
+        self._offset = 0
+
+    def feed(self, data: bytes) -> str | None:
+        """Check the next chunk; a character split across chunks is fine."""
+        # Bytes below 0x20 never occur inside a UTF-8 sequence, so a byte search is exact.
+        control = _CONTROL_BYTES.search(data)
+        if control is not None:
+            what = "a NUL byte" if control.group() == b"\x00" else "a control character"
+            return f"the text contains {what} (at byte {self._offset + control.start():,})"
+        try:
+            self._decoder.decode(data, final=False)
+        except UnicodeDecodeError as exc:
+            return f"the text is not valid UTF-8 (at byte {self._offset + exc.start:,})"
+        self._offset += len(data)
+        return None
+
+    def close(self) -> str | None:
+        """Check that the stream did not end in the middle of a character."""
+        try:
+            self._decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "the text is not valid UTF-8 (it ends in the middle of a character)"
+        return None
+
+
+def check_text(chunks: Iterable[bytes]) -> str | None:
+    """Run :class:`TextCheck` over a whole stream; the first problem, or ``None``."""
+    check = TextCheck()
+    for chunk in chunks:
+        problem = check.feed(chunk)
+        if problem is not None:
+            return problem
+    return check.close()
+
+
+def _looks_like_email(head: bytes) -> bool:
+    """Whether ``head`` opens with an RFC 5322 header block.
+
+    Every line up to the first blank line must be a header field (``Name: value``) or the
+    folded continuation of one; at least two fields, one of them a common e-mail header. A
+    last line cut off by the end of ``head`` is ignored, since the header block may be longer
+    than the sniffed prefix.
+    """
+    if b"\x00" in head:
+        return False
+    lines = head.split(b"\n")
+    if not head.endswith(b"\n"):
+        lines = lines[:-1]
+    fields = 0
+    known = False
+    for raw in lines:
+        line = raw.removesuffix(b"\r")
+        if not line:
+            break
+        if line[:1] in (b" ", b"\t"):
+            if fields == 0:
+                return False
+            continue
+        match = _HEADER_NAME.match(line)
+        if match is None:
+            return False
+        fields += 1
+        known = known or match.group()[:-1].lower() in _EMAIL_HEADERS
+    return fields >= 2 and known
+
+
+def image_dimensions(head: bytes) -> tuple[int, int] | None:
+    """Width and height an image declares, if ``head`` shows them (PNG, GIF, WebP, JPEG).
+
+    Used to refuse decompression bombs: a small file that claims billions of pixels makes
+    every viewer and thumbnailer allocate gigabytes. ``None`` means not found, not "fine".
+    """
+    if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR" and len(head) >= 24:
+        width, height = struct.unpack(">II", head[16:24])
+        return int(width), int(height)
+    if head[:6] in (b"GIF87a", b"GIF89a") and len(head) >= 10:
+        width, height = struct.unpack("<HH", head[6:10])
+        return int(width), int(height)
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return _webp_dimensions(head)
+    if head.startswith(b"\xff\xd8"):
+        return _jpeg_dimensions(head)
+    return None
+
+
+def _webp_dimensions(head: bytes) -> tuple[int, int] | None:
+    chunk = head[12:16]
+    if chunk == b"VP8X" and len(head) >= 30:
+        width = int.from_bytes(head[24:27], "little") + 1
+        height = int.from_bytes(head[27:30], "little") + 1
+        return width, height
+    if chunk == b"VP8L" and len(head) >= 25 and head[20] == 0x2F:
+        bits = int.from_bytes(head[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8 " and len(head) >= 30 and head[23:26] == b"\x9d\x01\x2a":
+        width, height = struct.unpack("<HH", head[26:30])
+        return int(width) & 0x3FFF, int(height) & 0x3FFF
+    return None
+
+
+_JPEG_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def _jpeg_dimensions(head: bytes) -> tuple[int, int] | None:
+    """Walk the marker segments to the first start-of-frame, within ``head`` only."""
+    pos = 2
+    while pos + 4 <= len(head):
+        if head[pos] != 0xFF:
+            return None
+        marker = head[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in (0x01, *range(0xD0, 0xD8)):  # markers without a length
+            pos += 2
+            continue
+        (length,) = struct.unpack(">H", head[pos + 2 : pos + 4])
+        if marker in _JPEG_FRAMES:
+            if pos + 9 > len(head):
+                return None
+            height, width = struct.unpack(">HH", head[pos + 5 : pos + 9])
+            return int(width), int(height)
+        if length < 2:
+            return None
+        pos += 2 + length
+    return None
+
+
+# --- PDF ------------------------------------------------------------------------------------
+
+_IMAGE_CODECS = frozenset(
+    {"/DCTDecode", "/DCT", "/JPXDecode", "/JBIG2Decode", "/CCITTFaxDecode", "/CCF"}
+)
+_FLATE = frozenset({"/FlateDecode", "/Fl"})
+
+
+def check_pdf(path: Path, limits: UploadLimits = DEFAULT_LIMITS) -> int:
+    """Refuse a PDF that is encrypted, unreadable or beyond ``limits``; else its page count.
+
+    Every stream's decompressed size is measured: plain Flate streams (nearly all of them)
+    by inflating in 1 MiB steps and counting, so nothing large is held in memory; other
+    filter chains through pypdf with its output limits set to ``pdf_max_stream_bytes``.
+    Image codecs (JPEG, JPEG 2000, JBIG2, CCITT) are not decoded; their declared pixel
+    count is checked instead. The page tree is walked without recursion, and a node that
+    appears twice (a loop, or a tree built to multiply) is refused.
+    """
+    deadline = time.monotonic() + limits.pdf_max_seconds
+    try:
+        with apply_configuration(
+            zlib_maximum_output_length=limits.pdf_max_stream_bytes,
+            lzw_maximum_output_length=limits.pdf_max_stream_bytes,
+            run_length_maximum_output_length=limits.pdf_max_stream_bytes,
+        ):
+            reader = PdfReader(path, strict=False)
+            if reader.is_encrypted:
+                _refuse_encrypted()
+            return _PdfCheck(reader, limits, deadline).run()
+    except DocumentRefused:
+        raise
+    except LimitReachedError:
+        raise DocumentRefused(
+            "the PDF expands beyond the limits for a safe upload when decompressed "
+            "(a possible PDF bomb)",
+            code="bomb",
+        ) from None
+    except RecursionError:
+        raise DocumentRefused(
+            "the PDF is nested too deeply to read safely", code="too-complex"
+        ) from None
+    except Exception as exc:
+        # pypdf parses hostile input; whatever it raises means the file cannot be read.
+        if _mentions_encryption(path):
+            _refuse_encrypted()
+        raise DocumentRefused(
+            "the PDF is malformed and cannot be read; export or scan it again and resend it",
+            code="malformed",
+        ) from exc
+
+
+def _refuse_encrypted() -> NoReturn:
+    raise DocumentRefused(
+        "the PDF is encrypted; send it without a password or restrictions", code="encrypted"
+    )
+
+
+def _mentions_encryption(path: Path) -> bool:
+    """Whether the raw bytes name an encryption dictionary (when pypdf could not say)."""
+    tail = b""
+    for chunk in read_chunks(path):
+        if b"/Encrypt" in tail + chunk:
+            return True
+        tail = chunk[-16:]
+    return False
+
+
+class _PdfCheck:
+    """One walk over a parsed PDF: objects, streams, then the page tree."""
+
+    def __init__(self, reader: PdfReader, limits: UploadLimits, deadline: float) -> None:
+        self.reader = reader
+        self.limits = limits
+        self.deadline = deadline
+        self.total = 0
+
+    def run(self) -> int:
+        # pypdf caches every object it resolves; a file dense with small objects would then
+        # hold hundreds of megabytes of them. Each object is forgotten once checked, except
+        # that objects packed in one object stream are forgotten together, because pypdf
+        # parses such a stream whole and would otherwise parse it again for each of them.
+        group: list[tuple[int, int]] = []
+        group_stream: int | None = None
+        for number, generation, container in self._object_numbers():
+            if container != group_stream:
+                self._forget(group)
+                group, group_stream = [], container
+            self._tick()
+            obj = self.reader.get_object(IndirectObject(number, generation, self.reader))
+            if obj is not None:
+                self._check_depth(obj)
+                if isinstance(obj, StreamObject):
+                    self._check_stream(obj)
+            if container is None:
+                self._forget([(number, generation)])
+            else:
+                group.append((number, generation))
+        self._forget(group)
+        return self._count_pages()
+
+    def _forget(self, objects: list[tuple[int, int]]) -> None:
+        cache = getattr(self.reader, "resolved_objects", None)
+        if isinstance(cache, dict):
+            for number, generation in objects:
+                cache.pop((generation, number), None)
+
+    def _tick(self) -> None:
+        if time.monotonic() > self.deadline:
+            refuse(
+                f"the PDF took longer than {self.limits.pdf_max_seconds:g} seconds to check; "
+                "it is too complex or damaged",
+                code="too-complex",
+            )
+
+    def _object_numbers(self) -> list[tuple[int, int, int | None]]:
+        """Every object the cross-reference lists, with the object stream holding it (if any).
+
+        Objects stored plainly come first, object-stream containers among them, so each
+        container is measured before pypdf decodes it to reach what it holds; packed objects
+        follow, grouped by container.
+        """
+        plain = [(num, gen, None) for gen, table in self.reader.xref.items() for num in table]
+        seen = {(num, gen) for num, gen, _ in plain}
+        packed = sorted(
+            (int(container), int(index), num)
+            for num, (container, index) in self.reader.xref_objStm.items()
+            if (num, 0) not in seen
+        )
+        count = len(plain) + len(packed)
+        if count > self.limits.pdf_max_objects:
+            refuse(
+                f"the PDF has {count:,} objects; the limit is {self.limits.pdf_max_objects:,}",
+                code="too-complex",
+            )
+        return [*plain, *((num, 0, container) for container, _, num in packed)]
+
+    def _check_depth(self, obj: object) -> None:
+        """Nesting of arrays and dictionaries within one object, without recursion."""
+        stack: list[tuple[object, int]] = [(obj, 0)]
+        while stack:
+            item, depth = stack.pop()
+            if isinstance(item, dict):
+                children: Iterable[object] = dict.values(item)
+            elif isinstance(item, list):
+                children = list.__iter__(item)
+            else:
+                continue
+            if depth >= self.limits.pdf_max_depth:
+                refuse(
+                    f"the PDF is nested more than {self.limits.pdf_max_depth} levels deep",
+                    code="too-complex",
+                )
+            stack.extend((child, depth + 1) for child in children)
+
+    def _check_stream(self, stream: StreamObject) -> None:
+        if _resolve(stream.get("/Subtype")) == "/Image":
+            width, height = _resolve(stream.get("/Width")), _resolve(stream.get("/Height"))
+            if isinstance(width, int) and isinstance(height, int):
+                check_pixels("an image in the PDF", width, height, self.limits)
+        filters = _filter_names(stream)
+        stream_limit = self.limits.pdf_max_stream_bytes
+        cap = min(stream_limit, self.limits.pdf_max_total_bytes - self.total) + 1
+        raw: bytes = stream._data  # pypdf keeps the encoded bytes here; there is no accessor
+        if not filters or _IMAGE_CODECS.intersection(filters):
+            size = len(raw)
+        elif len(filters) == 1 and filters[0] in _FLATE:
+            size = _inflated_size(raw, cap)
+        else:
+            size = self._decoded_size(stream, filters)
+        if size > stream_limit:
+            refuse(
+                f"the PDF holds a stream that expands to more than {format_size(stream_limit)} "
+                "when decompressed (a possible PDF bomb)",
+                code="bomb",
+            )
+        self.total += size
+        if self.total > self.limits.pdf_max_total_bytes:
+            refuse(
+                "the PDF expands to more than "
+                f"{format_size(self.limits.pdf_max_total_bytes)} in all when decompressed "
+                "(a possible PDF bomb)",
+                code="bomb",
+            )
+
+    def _decoded_size(self, stream: StreamObject, filters: list[str]) -> int:
+        """Size of a filter chain pypdf decodes under its (tightened) output limits."""
+        try:
+            return len(decode_stream_data(stream))
+        except (LimitReachedError, MemoryError):
+            raise
+        except NotImplementedError:
+            names = ", ".join(filters)
+            refuse(f"the PDF uses a compression this service cannot check ({names})", "malformed")
+        except Exception:
+            # A stream that cannot be decoded cannot expand either; viewers skip it.
+            return len(stream._data)
+
+    def _count_pages(self) -> int:
+        catalog = _resolve(dict.get(self.reader.trailer, "/Root"))
+        if not isinstance(catalog, dict):
+            refuse("the PDF has no document catalogue", code="malformed")
+        root = dict.get(catalog, "/Pages")
+        top = _resolve(root)
+        declared = _resolve(dict.get(top, "/Count")) if isinstance(top, dict) else None
+        if isinstance(declared, int) and declared > self.limits.pdf_max_pages:
+            self._too_many_pages(declared)
+        stack: list[tuple[object, int]] = [(root, 0)]
+        seen: set[object] = set()
+        pages = 0
+        while stack:
+            self._tick()
+            raw, depth = stack.pop()
+            key = (raw.idnum, raw.generation) if isinstance(raw, IndirectObject) else id(raw)
+            if key in seen:
+                refuse("the PDF's page tree is malformed (a node appears twice)", "malformed")
+            seen.add(key)
+            if depth >= self.limits.pdf_max_depth:
+                refuse("the PDF's page tree is nested too deeply", code="too-complex")
+            node = _resolve(raw)
+            if not isinstance(node, dict):
+                continue
+            kids = _resolve(dict.get(node, "/Kids"))
+            if _resolve(dict.get(node, "/Type")) != "/Page" and isinstance(kids, list):
+                stack.extend((kid, depth + 1) for kid in list.__iter__(kids))
+                continue
+            pages += 1
+            if pages > self.limits.pdf_max_pages:
+                self._too_many_pages(pages, at_least=True)
+        if pages == 0:
+            refuse("the PDF has no pages", code="malformed")
+        return pages
+
+    def _too_many_pages(self, count: int, *, at_least: bool = False) -> NoReturn:
+        limit = self.limits.pdf_max_pages
+        has = f"more than {limit:,}" if at_least else f"{count:,}"
+        refuse(
+            f"the PDF has {has} pages; the limit is {limit:,}, so send it in parts",
+            code="too-complex",
+        )
+
+
+def _resolve(value: object) -> object:
+    return value.get_object() if isinstance(value, IndirectObject) else value
+
+
+def _filter_names(stream: StreamObject) -> list[str]:
+    filters = _resolve(stream.get("/Filter"))
+    if filters is None:
+        return []
+    items = list.__iter__(filters) if isinstance(filters, list) else iter((filters,))
+    return [str(_resolve(item)) for item in items]
+
+
+def _inflated_size(data: bytes, cap: int) -> int:
+    """How many bytes zlib data inflates to, counted in 1 MiB steps and stopped past ``cap``.
+
+    A stream that turns out corrupt counts what inflated before the damage: that is all any
+    viewer can get out of it.
+    """
+    inflater = zlib.decompressobj()
+    size = 0
+    pending = data
+    while not inflater.eof:
+        try:
+            out = inflater.decompress(pending, MiB)
+        except zlib.error:
+            break
+        size += len(out)
+        if size > cap:
+            break
+        pending = inflater.unconsumed_tail
+        if not pending and len(out) < MiB:
+            break
+    return size

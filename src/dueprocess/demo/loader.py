@@ -1,0 +1,147 @@
+"""Load the demo through the same service functions real input uses (never raw rows).
+
+Loading is idempotent: if the scenario's authorities exist, nothing is loaded again, so
+``./scripts/start`` can run it on every start.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from dueprocess.accounts import service as accounts
+from dueprocess.accounts.models import Role
+from dueprocess.accounts.schemas import AccountIn
+from dueprocess.authorities import service as authorities
+from dueprocess.authorities.schemas import AuthorityIn
+from dueprocess.connectors.demo import service as microblog
+from dueprocess.connectors.demo.connector import open_session
+from dueprocess.demands import service as demands
+from dueprocess.demands.models import Channel
+from dueprocess.demands.schemas import DemandIn
+from dueprocess.demo import scenario
+from dueprocess.runtime import Runtime
+
+ACTOR = "system:demo"
+STAFF_EMAIL = "staff@demo.dueprocess.example"
+APPROVER_EMAIL = "approver@demo.dueprocess.example"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    """The demo staff sign-in, kept in the data directory (mode 0600) and printed at start."""
+
+    email: str
+    password: str
+    totp_secret: str | None
+
+    def describe(self) -> str:
+        """The lines ``scripts/start`` prints."""
+        lines = [f"demo staff login: {self.email} / {self.password}"]
+        if self.totp_secret:
+            lines.append(f"  second factor (TOTP secret for an authenticator): {self.totp_secret}")
+        return "\n".join(lines)
+
+
+def _login_file(runtime: Runtime) -> Path:
+    return runtime.settings.data_dir / "demo-login.txt"
+
+
+def saved_login(runtime: Runtime) -> DemoLogin | None:
+    """The demo login saved at load time, if the demo was loaded in this data directory."""
+    path = _login_file(runtime)
+    if not path.exists():
+        return None
+    email, password, totp = ([*path.read_text(encoding="utf-8").splitlines(), "", "", ""])[:3]
+    return DemoLogin(email, password, totp or None)
+
+
+def load_microblog(runtime: Runtime, rng: random.Random) -> dict[str, list[str]]:
+    """Fill the demo microblog; returns each handle's post URLs."""
+    urls: dict[str, list[str]] = {}
+    with open_session(runtime.settings.demo_database_url) as mb, mb.begin():
+        accounts_by_handle = {}
+        for handle, name, country, _role in scenario.MICROBLOG_ACCOUNTS:
+            existing = microblog.find_account(mb, handle)
+            accounts_by_handle[handle] = existing or microblog.add_account(
+                mb, handle, name, country, datetime(2019, 1, 1, tzinfo=UTC)
+            )
+        for post in scenario.posts(rng):
+            row = microblog.add_post(
+                mb, accounts_by_handle[post.handle], post.text, post.language, post.posted_at
+            )
+            urls.setdefault(post.handle, []).append(microblog.post_url(post.handle, row.id))
+    return urls
+
+
+def load(runtime: Runtime, session: Session, *, seed: int = 2020) -> DemoLogin | None:
+    """Load the scenario into ``session`` (caller commits); None if it was already loaded."""
+    if authorities.get_by_slug(session, "hkpf-nsd") is not None:
+        return None
+    rng = random.Random(seed)
+    for data in scenario.AUTHORITIES:
+        authorities.create(session, AuthorityIn.model_validate(data), actor=ACTOR)
+    for slug, name, email in scenario.OFFICERS:
+        accounts.create(
+            session,
+            AccountIn(
+                email=email,
+                display_name=name,
+                roles=[Role.OFFICER],
+                authority=slug,
+                password=secrets.token_urlsafe(12),
+            ),
+            actor=ACTOR,
+        )
+    password = secrets.token_urlsafe(12)
+    staff = accounts.create(
+        session,
+        AccountIn(
+            email=STAFF_EMAIL,
+            display_name="Demo staff (intake, review, policy, audit)",
+            roles=[
+                Role.INTAKE,
+                Role.LEGAL_REVIEWER,
+                Role.HUMAN_RIGHTS_REVIEWER,
+                Role.POLICY_OWNER,
+                Role.AUDITOR,
+            ],
+            password=password,
+        ),
+        actor=ACTOR,
+    )
+    accounts.create(
+        session,
+        AccountIn(
+            email=APPROVER_EMAIL,
+            display_name="Demo approver",
+            roles=[Role.APPROVER],
+            password=password,
+        ),
+        actor=ACTOR,
+    )
+    urls = load_microblog(runtime, rng)
+    for item in scenario.demands(rng, urls):
+        officer = accounts.get_by_email(session, item.officer_email or "")
+        demands.submit(
+            session,
+            DemandIn.model_validate(item.body),
+            channel=Channel(item.channel),
+            actor=f"account:{officer.id}" if officer else ACTOR,
+            store=runtime.store,
+            max_document_bytes=runtime.settings.max_body_bytes,
+            officer_id=officer.id if officer and item.channel in {"portal", "api"} else None,
+        )
+    login = DemoLogin(STAFF_EMAIL, password, staff.totp_secret)
+    path = _login_file(runtime)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f"{login.email}\n{login.password}\n{login.totp_secret or ''}\n", encoding="utf-8"
+    )
+    path.chmod(0o600)
+    return login

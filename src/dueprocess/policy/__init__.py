@@ -1,0 +1,1 @@
+"""Jurisdiction policy: per-country stances as data, validated, and evaluated as a pure function."""

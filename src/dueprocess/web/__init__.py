@@ -1,0 +1,1 @@
+"""The web layer: app assembly, sign-in, templates. Thin: handlers call services."""

@@ -1,0 +1,161 @@
+"""The FastAPI application: routes of every domain, error handling, static files.
+
+Errors never leak a stack trace: bad input is 422 naming each field, an unknown or
+invisible object 404, a state conflict 409, an oversized body 413, anything unexpected a
+plain 500 (details go to the server log only).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+
+from dueprocess import __version__
+from dueprocess.errors import Conflict, InvalidInput, NotFound, from_validation
+from dueprocess.runtime import Runtime
+from dueprocess.web.auth import CsrfRefused, NotAuthenticated, PermissionDenied, public
+from dueprocess.web.deps import TEMPLATES
+from dueprocess.web.limits import BodySizeLimit
+
+log = logging.getLogger("dueprocess.web")
+
+DESCRIPTION = """
+dueprocess handles government demands to online services: intake, jurisdiction policy,
+review, action, notice, audit and transparency. Errors are JSON: `422` lists every bad
+field as `{"loc": [...], "msg": ..., "type": ...}`; `404` means not found *or not yours*.
+"""
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    """Build the app on ``runtime``. Routes come from each domain's ``routes`` module."""
+    from dueprocess.accounts import routes as account_routes
+    from dueprocess.audit import routes as audit_routes
+    from dueprocess.demands import routes as demand_routes
+    from dueprocess.transparency import routes as transparency_routes
+
+    app = FastAPI(title="dueprocess", version=__version__, description=DESCRIPTION)
+    app.state.runtime = runtime
+    app.add_middleware(BodySizeLimit, limit=runtime.settings.max_body_bytes)
+
+    routers = [
+        demand_routes.api,
+        demand_routes.pages,
+        transparency_routes.api,
+        audit_routes.api,
+        audit_routes.pages,
+        account_routes.pages,
+    ]
+    for router in routers:
+        app.include_router(router)
+    app.state.routers = routers
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+
+    @app.get(
+        "/healthz",
+        tags=["operations"],
+        summary="Liveness and database check",
+        dependencies=[Depends(public)],
+    )
+    def healthz(request: Request) -> dict[str, str]:
+        with request.app.state.runtime.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/", include_in_schema=False, dependencies=[Depends(public)])
+    def home() -> RedirectResponse:
+        return RedirectResponse("/demands", status_code=303)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.url.path.startswith("/docs"):
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+            )
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation(_request: Request, exc: RequestValidationError) -> Response:
+        invalid = from_validation(exc.errors())
+        return JSONResponse({"detail": [e.as_dict() for e in invalid.errors]}, status_code=422)
+
+    @app.exception_handler(InvalidInput)
+    async def on_invalid(_request: Request, exc: InvalidInput) -> Response:
+        return JSONResponse({"detail": [e.as_dict() for e in exc.errors]}, status_code=422)
+
+    @app.exception_handler(NotFound)
+    async def on_not_found(_request: Request, _exc: NotFound) -> Response:
+        return JSONResponse({"detail": "not found"}, status_code=404)
+
+    @app.exception_handler(Conflict)
+    async def on_conflict(_request: Request, exc: Conflict) -> Response:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(NotAuthenticated)
+    async def on_unauthenticated(request: Request, exc: NotAuthenticated) -> Response:
+        if exc.page:
+            target = quote(
+                request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            )
+            return RedirectResponse(
+                f"/sign-in?next={target}&problem={quote(exc.problem)}", status_code=303
+            )
+        return JSONResponse(
+            {"detail": exc.problem}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+        )
+
+    @app.exception_handler(PermissionDenied)
+    async def on_denied(request: Request, exc: PermissionDenied) -> Response:
+        if exc.page:
+            return TEMPLATES.TemplateResponse(
+                request,
+                "problem.html",
+                {
+                    "title": "Not allowed",
+                    "problem": f"Your account does not have the "
+                    f"{exc.permission.value} permission this page needs.",
+                },
+                status_code=403,
+            )
+        return JSONResponse({"detail": str(exc)}, status_code=403)
+
+    @app.exception_handler(CsrfRefused)
+    async def on_csrf(request: Request, _exc: CsrfRefused) -> Response:
+        return TEMPLATES.TemplateResponse(
+            request,
+            "problem.html",
+            {
+                "title": "Form refused",
+                "problem": "The form's security token was missing or "
+                "wrong, so nothing was changed. Reload the page and try again.",
+            },
+            status_code=403,
+        )
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return PlainTextResponse("internal error; it has been logged", status_code=500)
+
+    return app
+
+
+def route_table(app: FastAPI) -> list[APIRoute]:
+    """Every endpoint the app serves (the permission tests walk this)."""
+    own = [r for r in app.router.routes if isinstance(r, APIRoute)]
+    return own + [
+        r for router in app.state.routers for r in router.routes if isinstance(r, APIRoute)
+    ]

@@ -1,0 +1,151 @@
+"""Authentication and authorisation for every route, declared in one place per route.
+
+A route states what it needs with ``Depends(requires(Permission.X))`` (API: bearer token)
+or ``Depends(requires_page(Permission.X))`` (pages: session cookie, and a CSRF token on every
+unsafe method), or declares itself public with ``Depends(public)``. ``tests/web`` walks the
+route table and fails for any route that declares neither, so a new route cannot ship open
+by accident.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
+
+from dueprocess.accounts.permissions import Permission
+from dueprocess.accounts.signin import Principal, check_session, check_token
+from dueprocess.audit import service as audit
+from dueprocess.web.deps import runtime_of
+
+SESSION_COOKIE = "dp_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_bearer = HTTPBearer(auto_error=False, description="An API token: `dueprocess token create`")
+
+
+class NotAuthenticated(Exception):
+    """No valid credentials. API: 401; pages: a redirect to the sign-in page."""
+
+    def __init__(self, problem: str, *, page: bool) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.page = page
+
+
+class PermissionDenied(Exception):
+    """Signed in, but the route needs a permission this account does not hold (403)."""
+
+    def __init__(self, permission: Permission, *, page: bool) -> None:
+        super().__init__(f"this needs the {permission.value} permission")
+        self.permission = permission
+        self.page = page
+
+
+class CsrfRefused(Exception):
+    """An unsafe request from a page without the session's CSRF token (403)."""
+
+
+def public(request: Request) -> None:
+    """Marks a route as open to everyone (sign-in page, health check)."""
+    request.state.principal = None
+
+
+class requires:
+    """API dependency: a bearer token whose account (and scopes) hold ``permission``."""
+
+    page = False
+
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+
+    async def __call__(
+        self,
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
+    ) -> Principal:
+        if credentials is None:
+            raise NotAuthenticated(
+                "an API token is required (Authorization: Bearer ...)", page=False
+            )
+        principal = await run_in_threadpool(self._check_token, request, credentials.credentials)
+        if principal is None:
+            raise NotAuthenticated(
+                "the API token is unknown, revoked or its account disabled", page=False
+            )
+        return self._authorise(request, principal)
+
+    @staticmethod
+    def _check_token(request: Request, raw: str) -> Principal | None:
+        with runtime_of(request).sessions() as session, session.begin():
+            return check_token(session, raw)
+
+    def _authorise(self, request: Request, principal: Principal) -> Principal:
+        if self.permission not in principal.permissions:
+            raise PermissionDenied(self.permission, page=self.page)
+        request.state.principal = principal
+        return principal
+
+
+class requires_page(requires):
+    """Page dependency: a live session cookie holding ``permission``; unsafe methods also
+    need the session's CSRF token in the form field ``csrf_token`` (or ``X-CSRF-Token``).
+    """
+
+    page = True
+
+    async def __call__(  # type: ignore[override]
+        self, request: Request
+    ) -> Principal:
+        raw = request.cookies.get(SESSION_COOKIE)
+        if not raw:
+            raise NotAuthenticated("please sign in", page=True)
+        sent: str | None = None
+        if request.method not in SAFE_METHODS:
+            sent = request.headers.get("x-csrf-token")
+            if sent is None:
+                form = await request.form()
+                value = form.get("csrf_token")
+                sent = value if isinstance(value, str) else None
+        return await run_in_threadpool(self._check, request, raw, sent)
+
+    def _check(self, request: Request, raw: str, sent: str | None) -> Principal:
+        with runtime_of(request).sessions() as session, session.begin():
+            check = check_session(session, raw)
+            if check.principal is None:
+                problem = check.problem or "please sign in"
+                session.commit()
+                raise NotAuthenticated(problem, page=True)
+            if request.method not in SAFE_METHODS and not (
+                sent and check.csrf_token and hmac.compare_digest(sent, check.csrf_token)
+            ):
+                audit.record(
+                    session,
+                    actor=check.principal.actor,
+                    action="auth.csrf_refused",
+                    data={
+                        "path": request.url.path,
+                        "method": request.method,
+                        "token": "missing" if not sent else "wrong",
+                    },
+                )
+                session.commit()
+                raise CsrfRefused
+        request.state.csrf_token = check.csrf_token
+        return self._authorise(request, check.principal)
+
+
+def declared_permission(route: Any) -> Permission | str | None:
+    """The permission a route declares, ``"public"``, or ``"undeclared"`` (for the tests)."""
+    found: list[Permission | str] = []
+    for dep in route.dependant.dependencies:
+        call = dep.call
+        if call is public:
+            found.append("public")
+        elif isinstance(call, requires):
+            found.append(call.permission)
+    if len(found) != 1:
+        return "undeclared"
+    return found[0]
