@@ -205,7 +205,9 @@ class VerifyResult:
     def summary(self) -> str:
         """The one-line verdict the command line prints."""
         if self.ok:
-            return f"OK: {self.events} events, {self.checkpoints} checkpoints verified"
+            events = f"{self.events} event{'s' if self.events != 1 else ''}"
+            checkpoints = f"{self.checkpoints} checkpoint{'s' if self.checkpoints != 1 else ''}"
+            return f"OK: {events}, {checkpoints} verified"
         if self.record == "checkpoint" and self.first_bad_seq is not None:
             where = f"checkpoint for event {self.first_bad_seq}"
         elif self.record == "event" and self.first_bad_seq is not None:

@@ -131,10 +131,10 @@ def assess_sender_domain(sender: str, official_domains: Sequence[str]) -> Domain
     itself not a valid domain name: that is a configuration mistake, not a verdict.
     """
     officials: list[_Domain] = []
-    for official in official_domains:
-        parsed_official = _parse(official)
+    for given in official_domains:
+        parsed_official = _parse(given)
         if isinstance(parsed_official, str):
-            raise ValueError(f"official domain {official!r}: {parsed_official}")
+            raise ValueError(f"official domain {given!r}: {parsed_official}")
         officials.append(parsed_official)
     parsed = _parse(_address_domain(sender))
     if isinstance(parsed, str):
@@ -242,7 +242,9 @@ def _notes(domain: _Domain) -> list[str]:
     """Things a reviewer should know whatever the verdict."""
     notes: list[str] = []
     if domain.had_punycode:
-        notes.append(f"{domain.ascii} is an internationalised (xn--) name shown as {domain.unicode}")
+        notes.append(
+            f"{domain.ascii} is an internationalised (xn--) name shown as {domain.unicode}"
+        )
     written = _DOTS.sub(".", domain.written).rstrip(".").lower()
     if written not in (domain.ascii, domain.unicode) and not domain.had_punycode:
         notes.append(f"written as {domain.written!r}, which is {domain.ascii} once normalised")
@@ -285,33 +287,34 @@ def _lookalike_reasons(sender: _Domain, official: _Domain) -> list[str]:
             )
     elif target_skeleton in seen_skeleton:
         reasons.append(
-            f"{seen} contains the official name {official.ascii} but is not it or a "
-            "subdomain of it"
+            f"{seen} contains the official name {official.ascii} but is not it or a subdomain of it"
         )
     else:
-        flat = [target_skeleton.replace(".", sep) for sep in ("-", "", "_")]
-        for variant in flat[:2]:
+        for variant in (target_skeleton.replace(".", "-"), target_skeleton.replace(".", "")):
             if len(variant) >= 6 and any(variant in label for label in seen_skeleton.split(".")):
-                reasons.append(f"{seen} contains the official name {official.ascii} as {variant!r}")
+                shown = target.replace(".", "-" if "-" in variant else "")
+                reasons.append(f"{seen} contains the official name {official.ascii} as {shown!r}")
                 break
 
     moved = _other_ending(seen_skeleton.split("."), target_skeleton.split("."))
     if moved is not None and not reasons:
-        stem, ending = moved
+        start, end = moved
+        stem = ".".join(sender.labels[start:end])
+        ending = ".".join(sender.labels[end:]) or "nothing"
         reasons.append(
             f"{seen} has the official name {stem!r} under a different ending "
-            f"({ending!r} instead of {target.rsplit('.', 1)[1]!r})"
+            f"({ending!r} instead of {official.labels[-1]!r})"
         )
 
     if not reasons:
-        limit = 2 if len(target) >= 10 else 1
+        # Two edits turn most four-letter names into others; allow them only for longer ones.
+        limit = 2 if len(official.labels[0]) >= 6 else 1
         distance = min(
-            _distance(candidate, wanted, limit)
-            for candidate in (seen, tail)
-            for wanted in (target,)
+            _distance(seen, target, limit),
+            _distance(tail, target, limit),
+            _distance(skeleton(tail), target_skeleton, limit),
         )
-        distance = min(distance, _distance(skeleton(tail), target_skeleton, limit))
-        if 0 < distance <= limit:
+        if distance <= limit:
             edits = "one edit" if distance == 1 else f"{distance} edits"
             reasons.append(
                 f"{seen} is {edits} away from {official.ascii}, a typing-mistake domain: "
@@ -331,15 +334,15 @@ def skeleton(text: str) -> str:
     return folded
 
 
-def _other_ending(seen: list[str], target: list[str]) -> tuple[str, str] | None:
-    """The official name without its last label, found in ``seen`` followed by something
-    other than that last label: ``police.gov.com`` and ``police.gov.hk`` share ``police.gov``."""
+def _other_ending(seen: list[str], target: list[str]) -> tuple[int, int] | None:
+    """Where the official name without its last label appears in ``seen`` followed by
+    something other than that last label (``police.gov.com`` against ``police.gov.hk``),
+    as a label range; ``None`` if it does not."""
     stem = target[:-1]
     for start in range(len(seen) - len(stem) + 1):
-        if seen[start : start + len(stem)] == stem:
-            rest = seen[start + len(stem) :]
-            if rest[:1] != target[-1:]:
-                return ".".join(stem), ".".join(rest) or "(nothing)"
+        end = start + len(stem)
+        if seen[start:end] == stem and seen[end : end + 1] != target[-1:]:
+            return start, end
     return None
 
 

@@ -119,6 +119,9 @@ class Demand(Base):
     status: Mapped[DemandStatus] = mapped_column(
         enum_column(DemandStatus), default=DemandStatus.RECEIVED
     )
+    stance: Mapped[str | None] = mapped_column(String(20))
+    stance_condition: Mapped[str | None] = mapped_column(Text)
+    policy_version_id: Mapped[int | None] = mapped_column(Integer)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -161,3 +164,27 @@ class Document(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     demand: Mapped[Demand] = relationship(back_populates="documents")
+
+
+class ReplyKind(enum.StrEnum):
+    """What a reply to the requester says."""
+
+    ACKNOWLEDGEMENT = "acknowledgement"
+    HOLDING = "holding"
+    REFUSAL = "refusal"
+    REDIRECT = "redirect"
+    NO_SERVICE = "no-service"
+    DECISION = "decision"
+
+
+class Reply(Base):
+    """A message to the requesting authority, queued until sent (``sent_at``)."""
+
+    __tablename__ = "reply"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int] = mapped_column(ForeignKey("demand.id"), index=True)
+    kind: Mapped[ReplyKind] = mapped_column(enum_column(ReplyKind))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -13,6 +13,7 @@ import hashlib
 import io
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import orjson
 from sqlalchemy import func, select
@@ -22,6 +23,7 @@ from dueprocess.audit import service as audit
 from dueprocess.authorities import service as authorities
 from dueprocess.authorities.models import Authority
 from dueprocess.clock import as_utc, utcnow
+from dueprocess.demands import states
 from dueprocess.demands.documents import DocumentRefused, DocumentStore
 from dueprocess.demands.models import (
     Channel,
@@ -30,6 +32,8 @@ from dueprocess.demands.models import (
     DemandKind,
     DemandStatus,
     Document,
+    Reply,
+    ReplyKind,
     Target,
 )
 from dueprocess.demands.schemas import (
@@ -42,7 +46,7 @@ from dueprocess.demands.schemas import (
     LegalBasis,
     TargetOut,
 )
-from dueprocess.errors import FieldError, InvalidInput, NotFound
+from dueprocess.errors import Conflict, FieldError, InvalidInput, NotFound
 from dueprocess.jurisdictions import country_of
 
 #: How far in the future a stated ``received_at`` may lie (clock skew between systems).
@@ -370,3 +374,55 @@ def received_counts(
         .order_by(Demand.jurisdiction, Demand.kind)
     )
     return [(str(j), DemandKind(k), int(n)) for j, k, n in session.execute(query)]
+
+
+def move(
+    session: Session,
+    demand: Demand,
+    to: DemandStatus,
+    *,
+    actor: str,
+    reason: str,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Move ``demand`` to status ``to``: the one place a status changes.
+
+    Refuses (:class:`Conflict`) a move the state table does not allow, and writes the audit
+    event ``demand.<to>`` with the previous status and ``reason``, in the caller's
+    transaction.
+    """
+    if not states.can_move(demand.status, to):
+        raise Conflict(f"demand {demand.id} cannot move from {demand.status.value} to {to.value}")
+    previous = demand.status
+    demand.status = to
+    audit.record(
+        session,
+        actor=actor,
+        action=f"demand.{to.value}",
+        subject=f"demand:{demand.id}",
+        data={"from": previous.value, "reason": reason, **(data or {})},
+    )
+
+
+def queue_reply(
+    session: Session, demand: Demand, kind: ReplyKind, text: str, *, actor: str
+) -> Reply:
+    """Queue a message to the requester (the portal and API show it; ``sent_at`` when sent)."""
+    reply = Reply(demand_id=demand.id, kind=kind, text=text)
+    session.add(reply)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="demand.reply_queued",
+        subject=f"demand:{demand.id}",
+        data={"reply": reply.id, "kind": kind.value},
+    )
+    return reply
+
+
+def replies(session: Session, demand_id: int) -> list[Reply]:
+    """The replies to the requester about one demand, oldest first."""
+    return list(
+        session.scalars(select(Reply).where(Reply.demand_id == demand_id).order_by(Reply.id))
+    )

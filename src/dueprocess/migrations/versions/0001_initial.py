@@ -1,8 +1,8 @@
-"""initial schema: authorities, accounts, demands, audit, policy
+"""initial schema
 
 Revision ID: 0001
-Revises:
-Create Date: 2026-11-25 17:20:24.651716
+Revises: 
+Create Date: 2026-11-25 17:28:31.996058
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import dueprocess.db
+
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -154,6 +155,9 @@ def upgrade() -> None:
     sa.Column('gag_order_until', dueprocess.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('emergency_justification', sa.Text(), nullable=True),
     sa.Column('status', sa.Enum('received', 'paused', 'legal-review', 'human-rights-review', 'awaiting-approval', 'decided', 'acting', 'done', 'refused', 'redirected', 'withdrawn', name='demandstatus', native_enum=False, length=32), nullable=False),
+    sa.Column('stance', sa.String(length=20), nullable=True),
+    sa.Column('stance_condition', sa.Text(), nullable=True),
+    sa.Column('policy_version_id', sa.Integer(), nullable=True),
     sa.Column('idempotency_key', sa.String(length=200), nullable=True),
     sa.Column('request_hash', sa.String(length=64), nullable=False),
     sa.Column('created_at', dueprocess.db.UTCDateTime(timezone=True), nullable=False),
@@ -215,6 +219,19 @@ def upgrade() -> None:
     with op.batch_alter_table('policy_evaluation', schema=None) as batch_op:
         batch_op.create_index('ix_policy_evaluation_demand_at', ['demand_id', 'at'], unique=False)
 
+    op.create_table('reply',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('demand_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.Enum('acknowledgement', 'holding', 'refusal', 'redirect', 'no-service', 'decision', name='replykind', native_enum=False, length=32), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('created_at', dueprocess.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', dueprocess.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['demand_id'], ['demand.id'], name=op.f('fk_reply_demand_id_demand')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reply'))
+    )
+    with op.batch_alter_table('reply', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reply_demand_id'), ['demand_id'], unique=False)
+
     op.create_table('target',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('demand_id', sa.Integer(), nullable=False),
@@ -238,6 +255,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_target_demand_id'))
 
     op.drop_table('target')
+    with op.batch_alter_table('reply', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reply_demand_id'))
+
+    op.drop_table('reply')
     with op.batch_alter_table('policy_evaluation', schema=None) as batch_op:
         batch_op.drop_index('ix_policy_evaluation_demand_at')
 
