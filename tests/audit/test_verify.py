@@ -577,3 +577,51 @@ def test_verifier_imports_only_the_stdlib_cryptography_and_orjson() -> None:
         elif isinstance(node, ast.ImportFrom):
             roots.add((node.module or "").split(".")[0])
     assert roots - sys.stdlib_module_names == {"cryptography", "orjson"}
+
+
+# --- the documentation ---------------------------------------------------------------------
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "audit-format.md"
+
+
+def documented_example() -> tuple[list[bytes], bytes]:
+    text = DOC.read_text(encoding="utf-8")
+    block = text.split("<!-- example-export -->\n```\n", 1)[1].split("```", 1)[0]
+    lines = [line.encode() + b"\n" for line in block.splitlines()]
+    key = base64.b64decode(orjson.loads(lines[0])["public_keys"][0])
+    return lines, key
+
+
+def test_the_documented_example_export_verifies(use_orjson: bool) -> None:
+    lines, key = documented_example()
+    result = verify_export(lines, [key], use_orjson=use_orjson)
+    assert result.summary() == "OK: 2 events, 1 checkpoint verified"
+    assert f"`{base64.b64encode(key).decode()}`" in DOC.read_text(encoding="utf-8")
+    first = orjson.loads(lines[1])
+    assert chain.canonical_bytes(first).decode() in DOC.read_text(encoding="utf-8")
+    assert f"SHA-256 is `{first['hash']}`" in DOC.read_text(encoding="utf-8")
+    # Altering the documented example is caught like any other export.
+    lines[2] = lines[2].replace("時代革命".encode(), "時代".encode())
+    assert verify_export(lines, [key], use_orjson=use_orjson).first_bad_seq == 2
+
+
+def test_summary_names_what_is_wrong_and_where() -> None:
+    def summary(**kw: Any) -> str:
+        return VerifyResult(False, 0, 0, problem="why", **kw).summary()
+
+    assert summary(first_bad_seq=4, line_no=5, record="event") == "TAMPERED: event 4 (line 5): why"
+    assert summary(first_bad_seq=4, line_no=None, record="event") == "TAMPERED: event 4: why"
+    assert summary(first_bad_seq=4, line_no=6, record="checkpoint") == (
+        "TAMPERED: checkpoint for event 4 (line 6): why"
+    )
+    assert summary(line_no=6, record="checkpoint") == "TAMPERED: checkpoint (line 6): why"
+    assert summary(first_bad_seq=4, line_no=7, record="export") == "TAMPERED: line 7: why"
+    assert summary(line_no=9, record="trailer") == "TAMPERED: trailer (line 9): why"
+    assert VerifyResult(True, 1, 1).summary() == "OK: 1 event, 1 checkpoint verified"
+
+
+def test_export_cut_mid_line_is_named(export: Export, use_orjson: bool) -> None:
+    i = index_of(export.lines, "event", 46)
+    lines = [*export.lines[:i], export.lines[i][:100]]
+    result = check(lines, export.pub, use_orjson)
+    assert_tampered(result, 46, i + 1, "not valid JSON", "cut short")

@@ -367,16 +367,37 @@ def _distance(a: str, b: str, limit: int) -> int:
 
 def _differences(seen: str, official: str) -> str:
     """Where ``seen`` departs from ``official``, in words a reviewer can check by eye."""
+    ops = difflib.SequenceMatcher(None, seen, official, autojunk=False).get_opcodes()
     parts: list[str] = []
-    matcher = difflib.SequenceMatcher(None, seen, official, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    k = 0
+    while k < len(ops):
+        tag, i1, i2, j1, j2 = ops[k]
+        if _is_swap(ops[k : k + 3], seen, official):
+            end_i, end_j = ops[k + 2][2], ops[k + 2][4]
+            parts.append(f"{_show(seen[i1:end_i])} in place of {_show(official[j1:end_j])}")
+            k += 3
+            continue
         if tag == "replace":
             parts.append(f"{_show(seen[i1:i2])} in place of {_show(official[j1:j2])}")
         elif tag == "delete":
             parts.append(f"extra {_show(seen[i1:i2])}")
         elif tag == "insert":
             parts.append(f"{_show(official[j1:j2])} left out")
+        k += 1
     return "; ".join(parts) or "the same letters"
+
+
+def _is_swap(ops: Sequence[tuple[str, int, int, int, int]], seen: str, official: str) -> bool:
+    """Two neighbouring letters swapped: one left out, one kept, the same one added after."""
+    if len(ops) < 3 or ops[1][0] != "equal" or ops[1][2] - ops[1][1] != 1:
+        return False
+    first, last = ops[0], ops[2]
+    if {first[0], last[0]} != {"insert", "delete"}:
+        return False
+    moved = [
+        seen[i1:i2] if tag == "delete" else official[j1:j2] for tag, i1, i2, j1, j2 in (first, last)
+    ]
+    return moved[0] == moved[1] and len(moved[0]) == 1
 
 
 def _show(text: str) -> str:

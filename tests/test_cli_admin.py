@@ -1,0 +1,177 @@
+"""``dueprocess user``, ``token`` and ``audit`` commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import dueprocess.audit.verify
+import dueprocess.cli_admin  # noqa: F401 - registers the commands
+from dueprocess.cli import app
+from dueprocess.config import Settings
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    env = {
+        "DUEPROCESS_DATABASE_URL": settings.database_url,
+        "DUEPROCESS_DATA_DIR": str(settings.data_dir),
+        "DUEPROCESS_DEMO_DATABASE_URL": settings.demo_database_url,
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    return env
+
+
+def test_user_add_list_disable(cli_env: dict[str, str]) -> None:
+    added = runner.invoke(
+        app,
+        [
+            "user",
+            "add",
+            "--email",
+            "Ann@Example.org",
+            "--name",
+            "Ann",
+            "--role",
+            "approver",
+            "--role",
+            "legal-reviewer",
+        ],
+    )
+    assert added.exit_code == 0, added.output
+    assert "password:" in added.stdout
+    assert "otpauth://" in added.stdout  # approvers must have a second factor
+    listed = json.loads(runner.invoke(app, ["user", "list", "--json"]).stdout)
+    assert [(u["email"], u["roles"], u["totp_enrolled"]) for u in listed] == [
+        ("ann@example.org", ["approver", "legal-reviewer"], True)
+    ]
+    assert runner.invoke(app, ["user", "disable", "ann@example.org"]).exit_code == 0
+    assert json.loads(runner.invoke(app, ["user", "list", "--json"]).stdout)[0]["disabled"]
+
+
+def test_user_add_refuses_bad_input(cli_env: dict[str, str]) -> None:
+    officer_as_staff = runner.invoke(
+        app,
+        [
+            "user",
+            "add",
+            "--email",
+            "x@police.gov.hk",
+            "--name",
+            "X",
+            "--role",
+            "officer",
+            "--role",
+            "approver",
+            "--authority",
+            "hkpf-nsd",
+        ],
+    )
+    assert officer_as_staff.exit_code == 2
+    assert "never holds a staff role" in officer_as_staff.stderr
+    bad_role = runner.invoke(
+        app, ["user", "add", "--email", "y@example.org", "--name", "Y", "--role", "overlord"]
+    )
+    assert bad_role.exit_code == 2
+    assert "roles[0]" in bad_role.stderr
+    unknown = runner.invoke(
+        app,
+        [
+            "user",
+            "add",
+            "--email",
+            "z@police.gov.hk",
+            "--name",
+            "Z",
+            "--role",
+            "officer",
+            "--authority",
+            "nowhere",
+        ],
+    )
+    assert unknown.exit_code == 2
+    assert "authority" in unknown.stderr
+
+
+def test_token_create_and_revoke(cli_env: dict[str, str]) -> None:
+    runner.invoke(
+        app, ["user", "add", "--email", "i@example.org", "--name", "I", "--role", "intake"]
+    )
+    created = runner.invoke(
+        app,
+        [
+            "token",
+            "create",
+            "--email",
+            "i@example.org",
+            "--name",
+            "ci",
+            "--scope",
+            "demands:submit",
+        ],
+    )
+    assert created.exit_code == 0, created.output
+    raw = created.stdout.strip().splitlines()[-1]
+    assert raw.startswith("dp_")
+    assert runner.invoke(app, ["token", "revoke", "1"]).exit_code == 0
+    assert runner.invoke(app, ["token", "revoke", "99"]).exit_code == 1
+    bad = runner.invoke(
+        app, ["token", "create", "--email", "i@example.org", "--name", "x", "--scope", "everything"]
+    )
+    assert bad.exit_code == 2
+
+
+def test_audit_export_and_verify_detect_tampering(cli_env: dict[str, str], tmp_path: Path) -> None:
+    assert runner.invoke(app, ["demo", "--no-serve"]).exit_code == 0
+    intact = runner.invoke(app, ["audit", "verify"])
+    assert intact.exit_code == 0, intact.output
+    assert intact.stdout.startswith("OK: ")
+    export = tmp_path / "audit.jsonl"
+    assert runner.invoke(app, ["audit", "export", str(export)]).exit_code == 0
+    assert runner.invoke(app, ["audit", "verify", "--export", str(export)]).exit_code == 0
+
+    lines = export.read_bytes().splitlines(keepends=True)
+    event = json.loads(lines[5])
+    assert event["seq"] == 5
+    event["actor"] = "someone-else"
+    lines[5] = json.dumps(event, ensure_ascii=False).encode() + b"\n"
+    export.write_bytes(b"".join(lines))
+    tampered = runner.invoke(app, ["audit", "verify", "--export", str(export)])
+    assert tampered.exit_code == 1
+    assert "TAMPERED: event 5" in tampered.stdout
+    missing = runner.invoke(app, ["audit", "verify", "--export", str(tmp_path / "nope")])
+    assert missing.exit_code == 2
+
+
+def test_standalone_verifier_runs_on_an_export_alone(
+    cli_env: dict[str, str], tmp_path: Path, settings: Settings
+) -> None:
+    assert runner.invoke(app, ["demo", "--no-serve"]).exit_code == 0
+    export = tmp_path / "audit.jsonl"
+    assert runner.invoke(app, ["audit", "export", str(export)]).exit_code == 0
+    key = settings.keys_dir / "audit-checkpoint.key.pub"
+    # Copy the single verifier file elsewhere and run it with a bare interpreter path.
+    lone = tmp_path / "outside" / "verify.py"
+    lone.parent.mkdir()
+    lone.write_bytes(Path(sys.modules["dueprocess.audit.verify"].__file__ or "").read_bytes())
+    done = subprocess.run(
+        [sys.executable, str(lone), str(export), "--public-key", str(key)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=lone.parent,
+        env={"PATH": os.environ.get("PATH", "")},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("OK: ")

@@ -1,0 +1,211 @@
+"""The permission matrix: every route x every role x own/other authority, over real HTTP.
+
+The expected permission of each route is written here by hand, apart from the code: a new
+route that is not in :data:`DECLARED` fails the suite, as does a route that declares no
+permission, so nothing ships open by accident.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from sqlalchemy.orm import Session
+
+from dueprocess.accounts import service as accounts
+from dueprocess.accounts import signin
+from dueprocess.accounts.models import Role
+from dueprocess.accounts.passwords import current_code
+from dueprocess.accounts.permissions import GRANTS, Permission
+from dueprocess.runtime import Runtime
+from dueprocess.web.app import create_app, route_table
+from dueprocess.web.auth import declared_permission
+from tests import factories
+from tests.conftest import LiveServer
+
+#: (method, path) -> the permission the route must declare. Written by hand on purpose.
+DECLARED: dict[tuple[str, str], str] = {
+    ("GET", "/healthz"): "public",
+    ("GET", "/"): "public",
+    ("GET", "/sign-in"): "public",
+    ("POST", "/sign-in"): "public",
+    ("POST", "/sign-out"): "signed-in",
+    ("POST", "/api/v1/demands"): "demands:submit",
+    ("GET", "/api/v1/demands"): "demands:read",
+    ("GET", "/api/v1/demands/{demand_id}"): "demands:read",
+    ("GET", "/demands"): "demands:read",
+    ("GET", "/demands/{demand_id}"): "demands:read",
+    ("GET", "/api/v1/transparency/counts"): "reports:read",
+    ("GET", "/api/v1/audit/events"): "audit:read",
+    ("GET", "/audit"): "audit:read",
+    ("GET", "/policy"): "policy:read",
+    ("GET", "/policy/{jurisdiction}"): "policy:read",
+    ("GET", "/policy/whatif"): "policy:read",
+    ("POST", "/policy/whatif"): "policy:read",
+    ("GET", "/policy/versions/{version_id}"): "policy:read",
+    ("POST", "/policy/versions/{version_id}/approve"): "policy:approve",
+    ("POST", "/policy/versions/{version_id}/reject"): "policy:approve",
+    ("GET", "/api/v1/policy/active"): "policy:read",
+    ("GET", "/api/v1/policy/versions"): "policy:read",
+    ("POST", "/api/v1/policy/versions"): "policy:propose",
+    ("POST", "/api/v1/policy/versions/{version_id}/approve"): "policy:approve",
+    ("POST", "/api/v1/policy/whatif"): "policy:read",
+}
+
+#: The roles that hold each permission, as the product promises (checked against GRANTS).
+HOLDERS: dict[str, set[str]] = {
+    "signed-in": {r.value for r in Role},
+    "demands:submit": {"intake", "officer"},
+    "demands:read": {
+        "intake",
+        "legal-reviewer",
+        "human-rights-reviewer",
+        "approver",
+        "policy-owner",
+        "auditor",
+        "officer",
+    },
+    "audit:read": {"auditor"},
+    "policy:read": {
+        "intake",
+        "legal-reviewer",
+        "human-rights-reviewer",
+        "approver",
+        "policy-owner",
+        "auditor",
+    },
+    "policy:propose": {"policy-owner"},
+    "policy:approve": {"approver", "policy-owner"},
+    "accounts:manage": {"admin"},
+    "reports:read": {
+        "intake",
+        "legal-reviewer",
+        "human-rights-reviewer",
+        "approver",
+        "policy-owner",
+        "auditor",
+        "admin",
+    },
+}
+
+
+def _key(route: object) -> tuple[str, str]:
+    methods = sorted(route.methods)  # type: ignore[attr-defined]
+    return (methods[0], route.path)  # type: ignore[attr-defined]
+
+
+def test_every_route_declares_the_expected_permission(runtime: Runtime) -> None:
+    routes = route_table(create_app(runtime))
+    seen = {}
+    for route in routes:
+        declared = declared_permission(route)
+        seen[_key(route)] = declared
+        assert declared != "undeclared", f"{_key(route)} declares no permission"
+    unknown = set(seen) - set(DECLARED)
+    assert not unknown, f"routes missing from the permission matrix: {sorted(unknown)}"
+    for key, permission in seen.items():
+        assert str(permission) == DECLARED[key], key
+
+
+def test_grants_are_what_the_product_promises() -> None:
+    for permission in Permission:
+        assert {r.value for r in GRANTS[permission]} == HOLDERS[permission.value], permission
+
+
+@dataclass
+class Who:
+    name: str
+    roles: set[str]
+    own: bool  # an officer of the demand's authority
+    token: str | None = None
+    cookie: str | None = None
+    csrf: str | None = None
+
+
+def _sign_in(session: Session, email: str) -> tuple[str, str]:
+    account = accounts.get_by_email(session, email)
+    assert account is not None
+    code = current_code(account.totp_secret) if account.totp_secret else ""
+    outcome = signin.sign_in(session, email, factories.PASSWORD, code, remote="matrix")
+    assert outcome.session_id, outcome.problem
+    assert outcome.csrf_token
+    return outcome.session_id, outcome.csrf_token
+
+
+@pytest.fixture
+def people(session: Session, runtime: Runtime) -> tuple[list[Who], int]:
+    factories.authority(session)
+    factories.authority(session, factories.BKA)
+    demand = factories.submit(session, runtime, factories.body()).demand
+    crowd = [Who("anonymous", set(), own=False)]
+    for role in Role:
+        if role is Role.OFFICER:
+            continue
+        crowd.append(Who(role.value, {role.value}, own=False))
+    crowd.append(Who("officer-own", {"officer"}, own=True))
+    crowd.append(Who("officer-other", {"officer"}, own=False))
+    for who in crowd[1:]:
+        email = f"{who.name}@example.org"
+        authority = None
+        if who.name.startswith("officer"):
+            authority = "hkpf-nsd" if who.own else "de-bka"
+        who.token = factories.token(session, email, sorted(who.roles), authority)
+        who.cookie, who.csrf = _sign_in(session, email)
+    session.commit()
+    return crowd, demand.id
+
+
+def _path(template: str, demand_id: int) -> str:
+    values = {"demand_id": str(demand_id), "jurisdiction": "HK", "version_id": "999999"}
+    return re.sub(r"\{(\w+)\}", lambda m: values.get(m[1], "1"), template)
+
+
+def _expected(permission: str, who: Who, page: bool, path: str) -> set[int]:
+    """The statuses acceptable for ``who`` on a route needing ``permission``."""
+    if permission == "public":
+        return set(range(200, 400)) | {401, 422, 403}
+    if who.name == "anonymous":
+        return {303} if page else {401}
+    if not (who.roles & HOLDERS[permission]):
+        return {403}
+    if who.name == "officer-other" and "{demand_id}" in path:
+        return {404}
+    # Authorised: anything but an authentication or permission refusal (bad bodies -> 422,
+    # unknown ids -> 404, state conflicts -> 409).
+    return {200, 201, 303, 400, 404, 409, 422}
+
+
+def test_matrix(live_server: LiveServer, runtime: Runtime, people: tuple[list[Who], int]) -> None:
+    crowd, demand_id = people
+    routes = sorted(route_table(create_app(runtime)), key=lambda r: r.path == "/sign-out")
+    failures = []
+    with httpx.Client(base_url=live_server.url, follow_redirects=False) as http:
+        for route in routes:
+            method, template = _key(route)
+            permission = str(declared_permission(route))
+            page = not template.startswith("/api/") and template != "/healthz"
+            path = _path(template, demand_id)
+            for who in crowd:
+                headers: dict[str, str] = {}
+                if who.token and not page:
+                    headers.update(factories.bearer(who.token))
+                if who.cookie and page:
+                    headers["Cookie"] = f"dp_session={who.cookie}"
+                    if method == "POST" and who.csrf:
+                        headers["X-CSRF-Token"] = who.csrf
+                if template == "/sign-out" and who.cookie:
+                    continue  # signing out is tested on its own; it would end the session
+                answer = http.request(
+                    method,
+                    path,
+                    headers=headers,
+                    json={} if method == "POST" and not page else None,
+                )
+                allowed = _expected(permission, who, page, template)
+                if answer.status_code not in allowed:
+                    failures.append(f"{method} {path} as {who.name}: {answer.status_code}")
+                if who.name == "officer-own" and "{demand_id}" in template and method == "GET":
+                    assert answer.status_code == 200, f"{path}: {answer.status_code}"
+    assert not failures, "\n".join(failures)
