@@ -24,6 +24,7 @@ class Settings:
     demo_database_url: str = ""
     secret_key: str = field(default="", repr=False)
     secure_cookies: bool = False
+    checkpoint_seconds: float = 300.0
 
     @property
     def documents_dir(self) -> Path:
@@ -32,7 +33,7 @@ class Settings:
 
     @property
     def keys_dir(self) -> Path:
-        """Where signing keys live; deliberately not in the database (see docs/audit.md)."""
+        """Where signing keys live; deliberately not in the database (see docs/audit-format.md)."""
         return self.data_dir / "keys"
 
     @classmethod
@@ -61,6 +62,7 @@ class Settings:
             demo_database_url=demo_url,
             secret_key=env.get("DUEPROCESS_SECRET_KEY", ""),
             secure_cookies=env.get("DUEPROCESS_SECURE_COOKIES", "") in {"1", "true", "yes"},
+            checkpoint_seconds=float(env.get("DUEPROCESS_CHECKPOINT_SECONDS", "") or 300),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

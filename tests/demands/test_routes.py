@@ -106,3 +106,23 @@ def test_counts_endpoint_refuses_bad_period(http: httpx.Client) -> None:
     answer = http.get("/api/v1/transparency/counts", params={"period": "2020-H3"})
     assert answer.status_code == 422
     assert answer.json()["detail"][0]["loc"] == ["query", "period"]
+
+
+def test_document_download_is_audited_and_scoped(http: httpx.Client, session: Session) -> None:
+    import base64
+
+    from dueprocess.audit import service as audit
+
+    content = b"%PDF-like? no: plain text order\n"
+    doc = {"filename": 'order "1".txt', "content_base64": base64.b64encode(content).decode()}
+    created = http.post("/api/v1/demands", json=factories.body(documents=[doc])).json()
+    sha = created["documents"][0]["sha256"]
+    got = http.get(f"/api/v1/demands/{created['id']}/documents/{sha}")
+    assert got.status_code == 200
+    assert got.content == content
+    assert got.headers["content-disposition"].startswith("attachment;")
+    assert got.headers["x-document-sha256"] == sha
+    assert http.get(f"/api/v1/demands/{created['id']}/documents/{'a' * 64}").status_code == 404
+    events = audit.search(session, action="document.downloaded")
+    session.rollback()
+    assert [(e.subject, e.data["sha256"]) for e in events] == [(f"demand:{created['id']}", sha)]

@@ -7,6 +7,7 @@ permission, so nothing ships open by accident.
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass
 
@@ -37,6 +38,8 @@ DECLARED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/demands/{demand_id}"): "demands:read",
     ("GET", "/demands"): "demands:read",
     ("GET", "/demands/{demand_id}"): "demands:read",
+    ("GET", "/api/v1/demands/{demand_id}/documents/{sha256}"): "demands:read",
+    ("GET", "/demands/{demand_id}/documents/{sha256}"): "demands:read",
     ("GET", "/api/v1/transparency/counts"): "reports:read",
     ("GET", "/api/v1/audit/events"): "audit:read",
     ("GET", "/audit"): "audit:read",
@@ -135,10 +138,11 @@ def _sign_in(session: Session, email: str) -> tuple[str, str]:
 
 
 @pytest.fixture
-def people(session: Session, runtime: Runtime) -> tuple[list[Who], int]:
+def people(session: Session, runtime: Runtime) -> tuple[list[Who], int, str]:
     factories.authority(session)
     factories.authority(session, factories.BKA)
-    demand = factories.submit(session, runtime, factories.body()).demand
+    document = {"filename": "order.txt", "content_base64": base64.b64encode(b"order\n").decode()}
+    demand = factories.submit(session, runtime, factories.body(documents=[document])).demand
     crowd = [Who("anonymous", set(), own=False)]
     for role in Role:
         if role is Role.OFFICER:
@@ -154,11 +158,12 @@ def people(session: Session, runtime: Runtime) -> tuple[list[Who], int]:
         who.token = factories.token(session, email, sorted(who.roles), authority)
         who.cookie, who.csrf = _sign_in(session, email)
     session.commit()
-    return crowd, demand.id
+    return crowd, demand.id, demand.documents[0].sha256
 
 
-def _path(template: str, demand_id: int) -> str:
-    values = {"demand_id": str(demand_id), "jurisdiction": "HK", "version_id": "999999"}
+def _path(template: str, demand_id: int, sha256: str) -> str:
+    values = {"demand_id": str(demand_id), "jurisdiction": "HK", "version_id": "999999",
+              "sha256": sha256}
     return re.sub(r"\{(\w+)\}", lambda m: values.get(m[1], "1"), template)
 
 
@@ -177,8 +182,10 @@ def _expected(permission: str, who: Who, page: bool, path: str) -> set[int]:
     return {200, 201, 303, 400, 404, 409, 422}
 
 
-def test_matrix(live_server: LiveServer, runtime: Runtime, people: tuple[list[Who], int]) -> None:
-    crowd, demand_id = people
+def test_matrix(
+    live_server: LiveServer, runtime: Runtime, people: tuple[list[Who], int, str]
+) -> None:
+    crowd, demand_id, sha256 = people
     routes = sorted(route_table(create_app(runtime)), key=lambda r: r.path == "/sign-out")
     failures = []
     with httpx.Client(base_url=live_server.url, follow_redirects=False) as http:
@@ -186,7 +193,7 @@ def test_matrix(live_server: LiveServer, runtime: Runtime, people: tuple[list[Wh
             method, template = _key(route)
             permission = str(declared_permission(route))
             page = not template.startswith("/api/") and template != "/healthz"
-            path = _path(template, demand_id)
+            path = _path(template, demand_id, sha256)
             for who in crowd:
                 headers: dict[str, str] = {}
                 if who.token and not page:

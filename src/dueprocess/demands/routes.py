@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Iterator
+from typing import Annotated, BinaryIO
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, StreamingResponse
 
 from dueprocess.accounts.permissions import Permission
 from dueprocess.accounts.signin import Principal
@@ -135,3 +136,47 @@ def demand_page(request: Request, demand_id: int, me: PageReadGrant) -> HTMLResp
             audit.for_subject(session, f"demand:{demand_id}") if me.authority_scope is None else []
         )
     return TEMPLATES.TemplateResponse(request, "demands/show.html", {"d": shown, "trail": trail})
+
+
+def _download(request: Request, me: Principal, demand_id: int, sha256: str, via: str) -> Response:
+    runtime = runtime_of(request)
+    with unit_of_work(request) as session:
+        document, handle = demands.open_document(
+            session,
+            runtime.store,
+            demand_id,
+            sha256,
+            actor=me.actor,
+            via=via,
+            authority_id=me.authority_scope,
+        )
+    name = document.filename.replace('"', "")
+    return StreamingResponse(
+        _chunks(handle),
+        media_type=document.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Length": str(document.size),
+            "X-Document-SHA256": document.sha256,
+        },
+    )
+
+
+def _chunks(handle: BinaryIO) -> Iterator[bytes]:
+    with handle:
+        while chunk := handle.read(1 << 20):
+            yield chunk
+
+
+@api.get("/demands/{demand_id}/documents/{sha256}", summary="Download a demand's document")
+def download_document_api(request: Request, demand_id: int, sha256: str, me: ReadGrant) -> Response:
+    """The document's bytes (audited). Not one of this demand's documents, or not yours: 404."""
+    return _download(request, me, demand_id, sha256, "api")
+
+
+@pages.get("/demands/{demand_id}/documents/{sha256}")
+def download_document_page(
+    request: Request, demand_id: int, sha256: str, me: PageReadGrant
+) -> Response:
+    """The document's bytes, from the demand page (audited)."""
+    return _download(request, me, demand_id, sha256, "page")

@@ -13,7 +13,7 @@ import hashlib
 import io
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 from sqlalchemy import func, select
@@ -426,3 +426,33 @@ def replies(session: Session, demand_id: int) -> list[Reply]:
     return list(
         session.scalars(select(Reply).where(Reply.demand_id == demand_id).order_by(Reply.id))
     )
+
+
+def open_document(
+    session: Session,
+    store: DocumentStore,
+    demand_id: int,
+    sha256: str,
+    *,
+    actor: str,
+    via: str,
+    authority_id: int | None = None,
+) -> tuple[Document, BinaryIO]:
+    """A document of a demand the caller may see, opened for reading; the download is audited.
+
+    A hash that is not one of this demand's documents is :class:`NotFound`, whatever the
+    store holds, so a requester cannot fetch another authority's file by its hash.
+    """
+    demand = get(session, demand_id, authority_id=authority_id)
+    document = next((d for d in demand.documents if d.sha256 == sha256), None)
+    if document is None:
+        raise NotFound(f"document {sha256} of demand {demand_id}")
+    handle = store.open(sha256)
+    audit.record(
+        session,
+        actor=actor,
+        action="document.downloaded",
+        subject=f"demand:{demand_id}",
+        data={"sha256": sha256, "via": via},
+    )
+    return document, handle

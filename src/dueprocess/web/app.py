@@ -7,9 +7,11 @@ plain 500 (details go to the server log only).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
@@ -18,13 +20,14 @@ from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse,
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 
 from dueprocess import __version__
 from dueprocess.errors import Conflict, InvalidInput, NotFound, from_validation
 from dueprocess.runtime import Runtime
 from dueprocess.web.auth import CsrfRefused, NotAuthenticated, PermissionDenied, public
 from dueprocess.web.deps import TEMPLATES
-from dueprocess.web.limits import BodySizeLimit
+from dueprocess.web.middleware import BodySizeLimit, SecurityHeaders
 
 log = logging.getLogger("dueprocess.web")
 
@@ -35,6 +38,41 @@ field as `{"loc": [...], "msg": ..., "type": ...}`; `404` means not found *or no
 """
 
 
+def _checkpoints(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """While the server runs, sign the audit chain's head every
+    ``DUEPROCESS_CHECKPOINT_SECONDS`` (default 300) if it moved, and once more at shutdown.
+    """
+
+    def sign() -> None:
+        from dueprocess.audit import service as audit
+
+        key = audit.ensure_signing_key(runtime.settings.keys_dir)
+        with runtime.sessions() as session, session.begin():
+            audit.checkpoint(session, key)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async def every_interval() -> None:
+            while True:
+                await asyncio.sleep(runtime.settings.checkpoint_seconds)
+                try:
+                    await run_in_threadpool(sign)
+                except Exception:  # keep serving; the failure is logged and retried
+                    log.exception("audit checkpoint failed")
+
+        task = asyncio.create_task(every_interval())
+        try:
+            yield
+        finally:
+            task.cancel()
+            try:
+                await run_in_threadpool(sign)
+            except Exception:
+                log.exception("audit checkpoint at shutdown failed")
+
+    return lifespan
+
+
 def create_app(runtime: Runtime) -> FastAPI:
     """Build the app on ``runtime``. Routes come from each domain's ``routes`` module."""
     from dueprocess.accounts import routes as account_routes
@@ -42,9 +80,15 @@ def create_app(runtime: Runtime) -> FastAPI:
     from dueprocess.demands import routes as demand_routes
     from dueprocess.transparency import routes as transparency_routes
 
-    app = FastAPI(title="dueprocess", version=__version__, description=DESCRIPTION)
+    app = FastAPI(
+        title="dueprocess",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=_checkpoints(runtime),
+    )
     app.state.runtime = runtime
     app.add_middleware(BodySizeLimit, limit=runtime.settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
 
     routers = [
         demand_routes.api,
@@ -73,19 +117,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     @app.get("/", include_in_schema=False, dependencies=[Depends(public)])
     def home() -> RedirectResponse:
         return RedirectResponse("/demands", status_code=303)
-
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if not request.url.path.startswith("/docs"):
-            response.headers.setdefault(
-                "Content-Security-Policy",
-                "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-            )
-        return response
 
     @app.exception_handler(RequestValidationError)
     async def on_validation(_request: Request, exc: RequestValidationError) -> Response:
