@@ -113,7 +113,7 @@ def test_document_download_is_audited_and_scoped(http: httpx.Client, session: Se
 
     from dueprocess.audit import service as audit
 
-    content = b"%PDF-like? no: plain text order\n"
+    content = b"Order: remove the post.\n"
     doc = {"filename": 'order "1".txt', "content_base64": base64.b64encode(content).decode()}
     created = http.post("/api/v1/demands", json=factories.body(documents=[doc])).json()
     sha = created["documents"][0]["sha256"]
