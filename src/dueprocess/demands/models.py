@@ -9,8 +9,18 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dueprocess.clock import utcnow
@@ -119,6 +129,9 @@ class Demand(Base):
     status: Mapped[DemandStatus] = mapped_column(
         enum_column(DemandStatus), default=DemandStatus.RECEIVED
     )
+    verification_state: Mapped[str | None] = mapped_column(String(20))
+    verification_confidence: Mapped[int | None] = mapped_column(Integer)
+    verification_reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
     stance: Mapped[str | None] = mapped_column(String(20))
     stance_condition: Mapped[str | None] = mapped_column(Text)
     policy_version_id: Mapped[int | None] = mapped_column(Integer)
@@ -188,3 +201,35 @@ class Reply(Base):
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Callback(Base):
+    """A call-back to a number from the authority registry (never one from the request),
+    recorded by staff before an emergency disclosure may be acted on.
+    """
+
+    __tablename__ = "callback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int] = mapped_column(ForeignKey("demand.id"), index=True)
+    number: Mapped[str] = mapped_column(String(40))
+    called_by: Mapped[str] = mapped_column(String(200))
+    called_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    confirmed: Mapped[bool] = mapped_column(Boolean)
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+
+class Upload(Base):
+    """A document uploaded ahead of the demand that will cite it by SHA-256 (streamed to the
+    store; the row records who uploaded it, so only they can attach it).
+    """
+
+    __tablename__ = "upload"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    media_type: Mapped[str] = mapped_column(String(100))
+    filename: Mapped[str] = mapped_column(String(255))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 17:28:31.996058
+Create Date: 2026-11-25 17:34:00.235562
 """
 
 from __future__ import annotations
@@ -93,6 +93,8 @@ def upgrade() -> None:
     sa.Column('totp_secret', sa.String(length=64), nullable=True),
     sa.Column('totp_last_step', sa.Integer(), nullable=True),
     sa.Column('verified_at', dueprocess.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('verified_by', sa.String(length=200), nullable=True),
+    sa.Column('verification_evidence', sa.Text(), nullable=True),
     sa.Column('disabled', sa.Boolean(), nullable=False),
     sa.Column('created_at', dueprocess.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('credentials_changed_at', dueprocess.db.UTCDateTime(timezone=True), nullable=True),
@@ -155,6 +157,9 @@ def upgrade() -> None:
     sa.Column('gag_order_until', dueprocess.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('emergency_justification', sa.Text(), nullable=True),
     sa.Column('status', sa.Enum('received', 'paused', 'legal-review', 'human-rights-review', 'awaiting-approval', 'decided', 'acting', 'done', 'refused', 'redirected', 'withdrawn', name='demandstatus', native_enum=False, length=32), nullable=False),
+    sa.Column('verification_state', sa.String(length=20), nullable=True),
+    sa.Column('verification_confidence', sa.Integer(), nullable=True),
+    sa.Column('verification_reasons', sa.JSON(), nullable=False),
     sa.Column('stance', sa.String(length=20), nullable=True),
     sa.Column('stance_condition', sa.Text(), nullable=True),
     sa.Column('policy_version_id', sa.Integer(), nullable=True),
@@ -173,6 +178,20 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_demand_received_at'), ['received_at'], unique=False)
         batch_op.create_index('ix_demand_status_received', ['status', 'received_at'], unique=False)
 
+    op.create_table('upload',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('media_type', sa.String(length=100), nullable=False),
+    sa.Column('filename', sa.String(length=255), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=True),
+    sa.Column('uploaded_at', dueprocess.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_upload_account_id_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_upload'))
+    )
+    with op.batch_alter_table('upload', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_upload_sha256'), ['sha256'], unique=False)
+
     op.create_table('web_session',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('session_hash', sa.String(length=64), nullable=False),
@@ -187,6 +206,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('web_session', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_web_session_account_id'), ['account_id'], unique=False)
+
+    op.create_table('callback',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('demand_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.String(length=40), nullable=False),
+    sa.Column('called_by', sa.String(length=200), nullable=False),
+    sa.Column('called_at', dueprocess.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('confirmed', sa.Boolean(), nullable=False),
+    sa.Column('notes', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['demand_id'], ['demand.id'], name=op.f('fk_callback_demand_id_demand')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_callback'))
+    )
+    with op.batch_alter_table('callback', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_callback_demand_id'), ['demand_id'], unique=False)
 
     op.create_table('document',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -268,10 +301,18 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_document_demand_id'))
 
     op.drop_table('document')
+    with op.batch_alter_table('callback', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_callback_demand_id'))
+
+    op.drop_table('callback')
     with op.batch_alter_table('web_session', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_web_session_account_id'))
 
     op.drop_table('web_session')
+    with op.batch_alter_table('upload', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_upload_sha256'))
+
+    op.drop_table('upload')
     with op.batch_alter_table('demand', schema=None) as batch_op:
         batch_op.drop_index('ix_demand_status_received')
         batch_op.drop_index(batch_op.f('ix_demand_received_at'))
