@@ -112,15 +112,18 @@ def db_upgrade() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes sharing the port (PostgreSQL only).", min=1)
+    ] = 1,
 ) -> None:
     """Serve the web pages and the API."""
-    import uvicorn
+    from dueprocess.web.server import serve as run_server
 
-    from dueprocess.web.app import create_app
-
-    runtime = _runtime()
+    settings = Settings.from_env()
+    if workers > 1 and settings.database_url.startswith("sqlite"):
+        fail("workers: several workers need PostgreSQL (DUEPROCESS_DATABASE_URL=postgresql://...)")
     out.print(f"dueprocess on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(create_app(runtime), host=host, port=port, log_level="warning")
+    run_server(settings, host, port, workers)
 
 
 @app.command()
@@ -142,7 +145,7 @@ def demo(
     if login:
         out.print(login.describe(), markup=False, highlight=False)
     if not no_serve:
-        serve(host=host, port=port)
+        serve(host=host, port=port, workers=1)
 
 
 def _read_json(path: Path) -> Any:
@@ -167,6 +170,7 @@ def demand_submit(
     ] = False,
 ) -> None:
     """Enter a demand that arrived by e-mail, post or fax (staff entry)."""
+    from dueprocess import flow
     from dueprocess.demands import service as demands
     from dueprocess.demands.models import STAFF_CHANNELS, Channel
     from dueprocess.demands.schemas import DemandIn
@@ -185,14 +189,7 @@ def demand_submit(
         fail(f"channel: staff entry is by email, post, fax or import, not {chosen!r}")
     runtime = _runtime()
     with unit_of_work(runtime) as session:
-        result = demands.submit(
-            session,
-            data,
-            channel=how,
-            actor=CLI_ACTOR,
-            store=runtime.store,
-            max_document_bytes=runtime.settings.max_body_bytes,
-        )
+        result = flow.receive(session, runtime, data, channel=how, actor=CLI_ACTOR)
         shown = demands.to_out(session, result.demand)
     if as_json:
         _print_json(shown.model_dump(mode="json"))
@@ -309,6 +306,7 @@ def report_counts(
 def main() -> None:
     """Entry point of the ``dueprocess`` script."""
     import dueprocess.cli_admin  # noqa: F401 - registers the user, token and audit commands
+    import dueprocess.cli_policy  # noqa: F401 - registers the policy commands
 
     app()
 

@@ -10,7 +10,7 @@ the rest of the transaction, so a batch of events costs one head lookup.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +18,8 @@ from typing import Any
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import event, func, select, text
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, SessionTransaction
 
 from dueprocess.audit.chain import (
@@ -46,16 +47,70 @@ def _forget_head(session: Session, transaction: SessionTransaction) -> None:
         session.info.pop(_HEAD_KEY, None)
 
 
+_PG_HEAD_SQL = (
+    # Two statements in one round trip. Under READ COMMITTED each statement of a simple
+    # query takes its own snapshot, so the SELECT runs after the lock is held and sees every
+    # event committed by the writer that held it before us.
+    f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY}); "  # noqa: S608 - constants only
+    "SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1"
+)
+_HEAD_SQL = "SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1"
+
+
+def _cursor(session: Session) -> Any:
+    # The DB-API cursor of the session's connection, inside its transaction. Appending runs
+    # on every writing request; SQLAlchemy's statement machinery would cost more than the
+    # database work itself (bench/audit_overhead.py measures it).
+    raw = session.connection().connection.dbapi_connection
+    assert raw is not None
+    return raw.cursor()
+
+
 def _head(session: Session) -> tuple[int, str]:
     cached: tuple[int, str] | None = session.info.get(_HEAD_KEY)
     if cached is not None:
         return cached
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-    row = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
+    cursor = _cursor(session)
+    try:
+        if session.get_bind().dialect.name == "postgresql":
+            cursor.execute(_PG_HEAD_SQL)
+            cursor.nextset()
+        else:
+            cursor.execute(_HEAD_SQL)
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
     return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
+
+
+@dataclass(frozen=True)
+class _Insert:
+    """The INSERT for one dialect, with SQLAlchemy's own converters for the typed columns,
+    so rows written here read back through the ORM exactly as if the ORM had written them.
+    """
+
+    sql: str
+    at: Callable[[Any], Any]
+
+
+_INSERTS: dict[str, _Insert] = {}
+
+
+def _insert_for(dialect: Dialect) -> _Insert:
+    found = _INSERTS.get(dialect.name)
+    if found is None:
+        pg = dialect.name == "postgresql"
+        marks = ["%s"] * 8 if pg else ["?"] * 8
+        if pg:
+            marks[5] = "%s::json"
+        columns = "seq, at, actor, action, subject, data, prev, hash"
+        identity: Callable[[Any], Any] = lambda value: value  # noqa: E731
+        found = _Insert(
+            sql=f"INSERT INTO audit_event ({columns}) VALUES ({', '.join(marks)})",  # noqa: S608
+            at=AuditEvent.__table__.c.at.type.bind_processor(dialect) or identity,
+        )
+        _INSERTS[dialect.name] = found
+    return found
 
 
 def _plain(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -73,8 +128,8 @@ def record(
     subject: str | None = None,
     data: Mapping[str, Any] | None = None,
     at: datetime | None = None,
-) -> AuditEvent:
-    """Append one event to the chain in the current transaction and return it.
+) -> dict[str, Any]:
+    """Append one event to the chain in the current transaction and return its fields.
 
     ``actor`` names who acted (``account:12``, ``system``, ``cli``); ``action`` is a dotted
     verb (``demand.submitted``); ``subject`` the object (``demand:42``).
@@ -91,19 +146,26 @@ def record(
         "prev": prev,
     }
     digest = event_hash(fields)
-    row = AuditEvent(
-        seq=seq + 1,
-        at=when,
-        actor=actor,
-        action=action,
-        subject=subject,
-        data=fields["data"],
-        prev=prev,
-        hash=digest,
-    )
-    session.add(row)
+    statement = _insert_for(session.get_bind().dialect)
+    cursor = _cursor(session)
+    try:
+        cursor.execute(
+            statement.sql,
+            (
+                seq + 1,
+                statement.at(when),
+                actor,
+                action,
+                subject,
+                orjson.dumps(fields["data"]).decode(),
+                prev,
+                digest,
+            ),
+        )
+    finally:
+        cursor.close()
     session.info[_HEAD_KEY] = (seq + 1, digest)
-    return row
+    return {**fields, "hash": digest}
 
 
 def event_fields(row: AuditEvent) -> dict[str, Any]:

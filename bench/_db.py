@@ -1,0 +1,43 @@
+"""Shared set-up for benchmarks: a fresh, migrated database on SQLite or PostgreSQL.
+
+PostgreSQL comes from ``DUEPROCESS_TEST_POSTGRES_URL`` (run the benchmark under
+``scripts/with-postgres``); without it, a temporary SQLite file is used.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from dueprocess.config import Settings
+from dueprocess.migrations import upgrade
+from dueprocess.runtime import Runtime
+
+
+def fresh_runtime(name: str, backend: str | None = None) -> Runtime:
+    """A runtime on a new empty database called ``name`` (dropped first if it exists)."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"dueprocess-bench-{name}-"))
+    admin_url = os.environ.get("DUEPROCESS_TEST_POSTGRES_URL")
+    if (backend or ("postgresql" if admin_url else "sqlite")) == "postgresql":
+        if not admin_url:
+            raise SystemExit("PostgreSQL needed: run under scripts/with-postgres")
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    else:
+        url = f"sqlite:///{workdir / 'bench.db'}"
+    settings = Settings(
+        database_url=url,
+        data_dir=workdir / "data",
+        demo_database_url=f"sqlite:///{workdir / 'microblog.db'}",
+    )
+    runtime = Runtime(settings)
+    upgrade(runtime.engine)
+    return runtime
