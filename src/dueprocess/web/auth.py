@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from dueprocess.accounts.permissions import Permission
 from dueprocess.accounts.signin import Principal, check_session, check_token
 from dueprocess.audit import service as audit
-from dueprocess.web.deps import runtime_of
+from dueprocess.web.deps import discard_request_session, open_request_session, runtime_of
 
 SESSION_COOKIE = "dp_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -79,8 +79,12 @@ class requires:
 
     @staticmethod
     def _check_token(request: Request, raw: str) -> Principal | None:
-        with runtime_of(request).sessions() as session, session.begin():
-            return check_token(session, raw)
+        # The handler's unit of work continues this transaction (web.deps.unit_of_work).
+        session = open_request_session(request)
+        principal = check_token(session, raw)
+        if principal is None:
+            discard_request_session(request.scope)
+        return principal
 
     def _authorise(self, request: Request, principal: Principal) -> Principal:
         if self.permission not in principal.permissions:

@@ -135,3 +135,21 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, add_headers)
+
+
+class CloseRequestSession:
+    """Rolls back and closes a request's database transaction if no handler took it over
+    (e.g. the permission check refused the request after the token was read).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if scope["type"] == "http":
+                from dueprocess.web.deps import discard_request_session
+
+                discard_request_session(scope)

@@ -1,0 +1,146 @@
+"""API intake of single demands over real HTTP on PostgreSQL (issue 5): at least 1,000
+demands/s at p99 under 100 ms, reported as a ratio to a bare FastAPI endpoint that parses
+the same body, served the same way, loaded by wrk from a second process in the same run.
+
+Each submission goes through the whole path: token check, validation, intake with the
+request hash and idempotency, requester verification and jurisdiction policy where they are
+wired into ``flow.receive``, the audit event, one commit.
+
+    scripts/with-postgres .venv/bin/python bench/intake_api.py [--seconds 15] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._db import fresh_runtime  # noqa: E402
+from tests import factories  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _bare_worker(port: int) -> None:
+    import uvicorn
+
+    from bench.bare_app import app
+    from dueprocess.web.server import listener
+
+    sock = listener("127.0.0.1", port)
+    uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False)).run(
+        sockets=[sock]
+    )
+
+
+def _wait(url: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise SystemExit(f"server at {url} did not start")
+
+
+def wrk(url: str, body: Path, token: str, seconds: int, connections: int) -> tuple[float, float]:
+    """Requests/s and p99 latency (ms) from a wrk run."""
+    env = {**os.environ, "BODY_FILE": str(body), "TOKEN": token}
+    done = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
+         "-s", str(ROOT / "bench" / "wrk_post.lua"), url],
+        env=env, capture_output=True, text=True, check=True,
+    )
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)[1])  # type: ignore[index]
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", done.stdout)
+    assert p99 is not None, done.stdout
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99[2]]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", done.stdout)
+    if errors:
+        print(f"  warning: {errors[1]} non-2xx responses from {url}")
+    return rate, float(p99[1]) * scale
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+
+    runtime = fresh_runtime("bench_intake", "postgresql")
+    with runtime.sessions() as session, session.begin():
+        factories.authority(session)
+        token = factories.token(session, "bench@example.org", ["intake"])
+    body = Path(tempfile.mkdtemp()) / "demand.json"
+    body.write_text(json.dumps(factories.body()), encoding="utf-8")
+
+    # Baseline: the bare endpoint.
+    port = _free_port()
+    context = multiprocessing.get_context("spawn")
+    bare = [context.Process(target=_bare_worker, args=(port,), daemon=True)
+            for _ in range(args.workers)]
+    for p in bare:
+        p.start()
+    _wait(f"http://127.0.0.1:{port}/docs")
+    wrk(f"http://127.0.0.1:{port}/bare", body, "", 3, args.connections)  # warm-up
+    bare_rate, bare_p99 = wrk(f"http://127.0.0.1:{port}/bare", body, "", args.seconds,
+                              args.connections)
+    for p in bare:
+        p.terminate()
+        p.join()
+
+    # dueprocess, same server set-up.
+    port = _free_port()
+    env = {**os.environ,
+           "DUEPROCESS_DATABASE_URL": runtime.settings.database_url,
+           "DUEPROCESS_DATA_DIR": str(runtime.settings.data_dir)}
+    server = subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "dueprocess"), "serve", "--port", str(port),
+         "--workers", str(args.workers)], env=env, stdout=subprocess.DEVNULL,
+    )
+    try:
+        _wait(f"http://127.0.0.1:{port}/healthz")
+        url = f"http://127.0.0.1:{port}/api/v1/demands"
+        wrk(url, body, token, 3, args.connections)  # warm-up
+        rate, p99 = wrk(url, body, token, args.seconds, args.connections)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    with runtime.sessions() as session:
+        from sqlalchemy import func, select
+
+        from dueprocess.demands.models import Demand
+
+        stored = session.scalar(select(func.count(Demand.id)))
+    print(f"workers: {args.workers}, connections: {args.connections}, {args.seconds} s each")
+    print(f"bare FastAPI endpoint (baseline): {bare_rate:8,.0f} req/s  p99 {bare_p99:6.1f} ms")
+    print(f"dueprocess API intake:            {rate:8,.0f} req/s  p99 {p99:6.1f} ms")
+    print(f"ratio to baseline: {rate / bare_rate:.2f}; demands stored: {stored}")
+    ok = rate >= 1000 and p99 < 100
+    print(f"target >= 1,000 demands/s at p99 < 100 ms: {'PASS' if ok else 'FAIL'}")
+
+
+if __name__ == "__main__":
+    main()
