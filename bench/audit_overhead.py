@@ -19,13 +19,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._db import fresh_runtime  # noqa: E402
-from dueprocess.audit import service as audit  # noqa: E402
-from dueprocess.demands import service as demands  # noqa: E402
-from dueprocess.demands.models import Channel  # noqa: E402
-from dueprocess.demands.schemas import DemandIn  # noqa: E402
-from dueprocess.runtime import Runtime  # noqa: E402
-from tests import factories  # noqa: E402
+from bench._db import fresh_runtime
+from dueprocess.audit import service as audit
+from dueprocess.demands import service as demands
+from dueprocess.demands.models import Channel
+from dueprocess.demands.schemas import DemandIn
+from dueprocess.runtime import Runtime
+from tests import factories
 
 
 def _round(runtime: Runtime, n: int, start: int) -> float:

@@ -305,8 +305,10 @@ def report_counts(
 
 def main() -> None:
     """Entry point of the ``dueprocess`` script."""
-    import dueprocess.cli_admin  # noqa: F401 - registers the user, token and audit commands
-    import dueprocess.cli_policy  # noqa: F401 - registers the policy commands
+    import dueprocess.cli_admin
+    import dueprocess.cli_policy  # registers the policy commands
+    import dueprocess.cli_registry  # noqa: F401 - registers the authority commands
+    from dueprocess import cli_import  # noqa: F401 - registers demand import
 
     app()
 

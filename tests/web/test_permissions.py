@@ -34,6 +34,9 @@ DECLARED: dict[tuple[str, str], str] = {
     ("POST", "/sign-in"): "public",
     ("POST", "/sign-out"): "signed-in",
     ("POST", "/api/v1/demands"): "demands:submit",
+    ("POST", "/api/v1/demands/batch"): "demands:submit",
+    ("POST", "/api/v1/documents"): "demands:submit",
+    ("POST", "/api/v1/demands/{demand_id}/withdraw"): "demands:submit",
     ("GET", "/api/v1/demands"): "demands:read",
     ("GET", "/api/v1/demands/{demand_id}"): "demands:read",
     ("GET", "/demands"): "demands:read",
@@ -41,6 +44,17 @@ DECLARED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/demands/{demand_id}/documents/{sha256}"): "demands:read",
     ("GET", "/demands/{demand_id}/documents/{sha256}"): "demands:read",
     ("GET", "/api/v1/transparency/counts"): "reports:read",
+    ("GET", "/portal"): "demands:read",
+    ("GET", "/portal/demands/new"): "demands:submit",
+    ("POST", "/portal/demands/new"): "demands:submit",
+    ("GET", "/portal/demands/{demand_id}"): "demands:read",
+    ("POST", "/portal/demands/{demand_id}/withdraw"): "demands:submit",
+    ("GET", "/demands/new"): "demands:submit",
+    ("POST", "/demands/new"): "demands:submit",
+    ("GET", "/authorities"): "demands:read",
+    ("GET", "/authorities/{slug}"): "demands:read",
+    ("POST", "/authorities/{slug}/officers/{account_id}/verify"): "authorities:manage",
+    ("POST", "/demands/{demand_id}/callbacks"): "authorities:manage",
     ("GET", "/api/v1/audit/events"): "audit:read",
     ("GET", "/audit"): "audit:read",
     ("GET", "/policy"): "policy:read",
@@ -82,6 +96,7 @@ HOLDERS: dict[str, set[str]] = {
     "policy:propose": {"policy-owner"},
     "policy:approve": {"approver", "policy-owner"},
     "accounts:manage": {"admin"},
+    "authorities:manage": {"intake", "admin"},
     "reports:read": {
         "intake",
         "legal-reviewer",
@@ -163,7 +178,7 @@ def people(session: Session, runtime: Runtime) -> tuple[list[Who], int, str]:
 
 def _path(template: str, demand_id: int, sha256: str) -> str:
     values = {"demand_id": str(demand_id), "jurisdiction": "HK", "version_id": "999999",
-              "sha256": sha256}
+              "sha256": sha256, "slug": "hkpf-nsd", "account_id": "999999"}
     return re.sub(r"\{(\w+)\}", lambda m: values.get(m[1], "1"), template)
 
 

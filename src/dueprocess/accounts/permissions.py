@@ -23,6 +23,7 @@ class Permission(enum.StrEnum):
     POLICY_PROPOSE = "policy:propose"
     POLICY_APPROVE = "policy:approve"
     ACCOUNTS_MANAGE = "accounts:manage"
+    AUTHORITIES_MANAGE = "authorities:manage"
     REPORTS_READ = "reports:read"
 
 
@@ -46,6 +47,8 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     P.POLICY_PROPOSE: frozenset({Role.POLICY_OWNER}),
     P.POLICY_APPROVE: frozenset({Role.APPROVER, Role.POLICY_OWNER}),
     P.ACCOUNTS_MANAGE: frozenset({Role.ADMIN}),
+    # Verifying officers and recording emergency call-backs: intake's job, and admins'.
+    P.AUTHORITIES_MANAGE: frozenset({Role.INTAKE, Role.ADMIN}),
     P.REPORTS_READ: frozenset(_READERS | {Role.ADMIN}),
 }
 

@@ -56,3 +56,13 @@ class AccountOut(BaseModel):
     authority: str | None
     disabled: bool
     totp_enrolled: bool
+
+
+class ContactChange(BaseModel):
+    """New sign-in e-mail, phone and/or password for an account (``None``: unchanged)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    email: Email | None = None
+    phone: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
+    password: Annotated[str, StringConstraints(min_length=12, max_length=200)] | None = None

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dueprocess.accounts.models import Account, AccountKind, Role
 from dueprocess.accounts.passwords import hash_password, new_totp_secret
-from dueprocess.accounts.schemas import AccountIn, AccountOut
+from dueprocess.accounts.permissions import Permission, permissions_of
+from dueprocess.accounts.schemas import AccountIn, AccountOut, ContactChange
 from dueprocess.audit import service as audit
 from dueprocess.authorities import service as authorities
 from dueprocess.clock import utcnow
@@ -102,3 +105,137 @@ def to_out(session: Session, account: Account) -> AccountOut:
 def is_officer(account: Account) -> bool:
     """Whether the account belongs to a requesting authority."""
     return account.kind is AccountKind.OFFICER
+
+
+# --- officers: verification and credentials -------------------------------------------------
+# Requester verification (authorities.verification) trusts an officer account that staff
+# verified with evidence, and distrusts one whose e-mail, phone or password changed since:
+# that is what a hijacked account looks like.
+
+
+def officers_of(session: Session, authority_id: int) -> list[Account]:
+    """The officer accounts of one authority, by e-mail."""
+    query = (
+        select(Account)
+        .where(Account.kind == AccountKind.OFFICER, Account.authority_id == authority_id)
+        .order_by(Account.email)
+    )
+    return list(session.scalars(query))
+
+
+def officer_counts(session: Session) -> dict[int, int]:
+    """authority id -> how many officer accounts it has (authorities with none are absent)."""
+    query = (
+        select(Account.authority_id, func.count(Account.id))
+        .where(Account.kind == AccountKind.OFFICER, Account.authority_id.is_not(None))
+        .group_by(Account.authority_id)
+    )
+    return {int(a): int(n) for a, n in session.execute(query) if a is not None}
+
+
+def account_of_actor(session: Session, actor: str) -> Account | None:
+    """The account an audit actor names (``account:12``), or None for ``cli:…``, ``system``."""
+    kind, _, number = actor.partition(":")
+    if kind != "account" or not number.isdigit():
+        return None
+    return session.get(Account, int(number))
+
+
+def describe_actor(session: Session, actor: str) -> str:
+    """How pages show an audit actor: the account's e-mail, else the actor as written."""
+    account = account_of_actor(session, actor)
+    return account.email if account is not None else actor
+
+
+def verify_officer(
+    session: Session, email: str, *, evidence: str, actor: str, now: datetime | None = None
+) -> Account:
+    """Record that staff checked an officer account belongs to a real officer of its
+    authority, and how (``evidence``: e.g. "called the HKPF switchboard +852 2860 2000,
+    Supt. Chan confirmed the officer and the e-mail").
+
+    ``actor`` must name an active staff account (``account:N``) holding
+    ``authorities:manage``, so the record names a person accountable for it; from the
+    command line that is ``--as``. Refused (:class:`InvalidInput`): empty evidence, an
+    unknown or disabled account, verifying one's own account, a staff account. Verifying
+    again is allowed and records the new evidence: it is how staff clear a recent
+    credentials change. Audited ``account.officer_verified``.
+    """
+    staff = account_of_actor(session, actor)
+    if (
+        staff is None
+        or staff.disabled
+        or staff.kind is not AccountKind.STAFF
+        or Permission.AUTHORITIES_MANAGE not in permissions_of(roles_of(staff))
+    ):
+        raise InvalidInput.one(
+            ("actor",),
+            "officers are verified by an active staff account holding authorities:manage",
+        )
+    text = evidence.strip()
+    if not text:
+        raise InvalidInput.one(("evidence",), "say how the officer was checked")
+    account = get_by_email(session, email)
+    if account is None:
+        raise InvalidInput.one(("email",), f"no account {email.strip().lower()}")
+    if account.id == staff.id:
+        raise InvalidInput.one(("email",), "you cannot verify your own account")
+    if account.kind is not AccountKind.OFFICER:
+        raise InvalidInput.one(("email",), f"{account.email} is not an officer account")
+    if account.disabled:
+        raise InvalidInput.one(("email",), f"{account.email} is disabled")
+    account.verified_at = now or utcnow()
+    account.verified_by = actor
+    account.verification_evidence = text
+    audit.record(
+        session,
+        actor=actor,
+        action="account.officer_verified",
+        subject=f"account:{account.id}",
+        data={"email": account.email, "authority_id": account.authority_id, "evidence": text},
+        at=account.verified_at,
+    )
+    return account
+
+
+def change_contact(
+    session: Session,
+    account_email: str,
+    change: ContactChange,
+    *,
+    actor: str,
+    now: datetime | None = None,
+) -> Account:
+    """Change an account's e-mail, phone and/or password, and stamp
+    ``credentials_changed_at``: requester verification treats a recent, un-reverified change
+    to an officer account as a warning sign. Audited ``account.credentials_changed`` naming
+    the fields changed (never the password). Refused (:class:`InvalidInput`): an unknown
+    ``account``, an ``email`` another account uses, a ``change`` that changes nothing.
+    """
+    account = get_by_email(session, account_email)
+    if account is None:
+        raise InvalidInput.one(("account",), f"no account {account_email.strip().lower()}")
+    changed: dict[str, object] = {}
+    if change.email is not None and change.email != account.email:
+        if get_by_email(session, change.email) is not None:
+            raise InvalidInput.one(("email",), f"{change.email} is used by another account")
+        changed["email"] = {"from": account.email, "to": change.email}
+        account.email = change.email
+    if change.phone is not None and change.phone != account.phone:
+        changed["phone"] = {"from": account.phone, "to": change.phone}
+        account.phone = change.phone
+    if change.password is not None:
+        changed["password"] = "changed"  # noqa: S105 - a marker; the password is never logged
+        account.password_hash = hash_password(change.password)
+    if not changed:
+        raise InvalidInput.one(("change",), "give a new e-mail, phone or password")
+    account.credentials_changed_at = now or utcnow()
+    audit.record(
+        session,
+        actor=actor,
+        action="account.credentials_changed",
+        subject=f"account:{account.id}",
+        data={"changed": changed},
+        at=account.credentials_changed_at,
+    )
+    return account

@@ -42,9 +42,10 @@ _HEAD_KEY = "dueprocess.audit.head"
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_head(session: Session, transaction: SessionTransaction) -> None:
-    # The cached head is only valid inside the transaction that holds the lock.
-    if transaction.parent is None:
-        session.info.pop(_HEAD_KEY, None)
+    # The cached head is only valid inside the transaction that holds the lock, and only
+    # while nothing it covers was rolled back: a savepoint that ends (released or rolled
+    # back) forgets it too, and the next append reads the head again.
+    session.info.pop(_HEAD_KEY, None)
 
 
 _PG_HEAD_SQL = (

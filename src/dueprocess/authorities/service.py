@@ -1,14 +1,30 @@
-"""Operations on the authority registry. Plain functions taking a session; no commits."""
+"""Operations on the authority registry. Plain functions taking a session; no commits.
+
+Every change to the registry is audited (``authority.*``): the registry is what intake
+trusts (official domains for senders, phone numbers for emergency call-backs), so who
+changed it, when and why must be on record.
+"""
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dueprocess.audit import service as audit
-from dueprocess.authorities.models import Authority
-from dueprocess.authorities.schemas import AuthorityIn, AuthorityOut
-from dueprocess.errors import InvalidInput
+from dueprocess.authorities.models import Authority, AuthorityStatus
+from dueprocess.authorities.schemas import AuthorityIn, AuthorityOut, ContactsIn
+from dueprocess.authorities.verification import (
+    BASELINE_DAYS,
+    RequesterSignals,
+    Verification,
+    assess,
+)
+from dueprocess.errors import InvalidInput, NotFound
+
+#: A credentials change this close to account creation is the initial setting, not a change.
+_CREATION_SLACK = timedelta(minutes=1)
 
 
 def get_by_slug(session: Session, slug: str) -> Authority | None:
@@ -38,11 +54,145 @@ def create(session: Session, data: AuthorityIn, *, actor: str) -> Authority:
     return authority
 
 
-def list_all(session: Session) -> list[Authority]:
-    """Every authority, by jurisdiction then name."""
-    return list(session.scalars(select(Authority).order_by(Authority.jurisdiction, Authority.name)))
+def list_all(session: Session, *, authority_id: int | None = None) -> list[Authority]:
+    """Every authority, by jurisdiction then name; with ``authority_id`` (an officer's
+    scope), only that one."""
+    query = select(Authority).order_by(Authority.jurisdiction, Authority.name)
+    if authority_id is not None:
+        query = query.where(Authority.id == authority_id)
+    return list(session.scalars(query))
 
 
-def to_out(authority: Authority) -> AuthorityOut:
-    """The output form of a stored authority."""
-    return AuthorityOut.model_validate(authority, from_attributes=True)
+def to_out(authority: Authority, *, officers: int = 0) -> AuthorityOut:
+    """The output form of a stored authority (``officers``: how many officer accounts)."""
+    out = AuthorityOut.model_validate(authority, from_attributes=True)
+    return out.model_copy(update={"officers": officers})
+
+
+def _existing(session: Session, slug: str) -> Authority:
+    authority = get_by_slug(session, slug)
+    if authority is None:
+        raise InvalidInput.one(("slug",), f"unknown authority {slug!r}")
+    return authority
+
+
+def _contacts(authority: Authority) -> dict[str, list[str]]:
+    return {
+        "official_domains": list(authority.official_domains),
+        "phone_numbers": list(authority.phone_numbers),
+    }
+
+
+def update_contacts(session: Session, slug: str, data: ContactsIn, *, actor: str) -> Authority:
+    """Replace the authority's official domains and/or phone numbers (a list left out of
+    ``data`` is kept). Audited ``authority.contacts_updated`` with the lists before and after.
+
+    Phone numbers are the only ones staff may call back for an emergency disclosure, and
+    official domains decide whether a sender looks genuine, so each change is on record.
+    """
+    authority = _existing(session, slug)
+    before = _contacts(authority)
+    if data.official_domains is not None:
+        authority.official_domains = data.official_domains
+    if data.phone_numbers is not None:
+        authority.phone_numbers = data.phone_numbers
+    after = _contacts(authority)
+    if after != before:
+        audit.record(
+            session,
+            actor=actor,
+            action="authority.contacts_updated",
+            subject=f"authority:{authority.id}",
+            data={"slug": authority.slug, "before": before, "after": after},
+        )
+    return authority
+
+
+def set_status(
+    session: Session, slug: str, status: AuthorityStatus, *, reason: str, actor: str
+) -> Authority:
+    """Verify, suspend or un-verify an authority. ``reason`` is required (what was checked,
+    or why it is suspended); audited ``authority.status_changed`` with the old and new
+    status. Setting the status it already has changes nothing and writes nothing.
+    """
+    if not reason.strip():
+        raise InvalidInput.one(("reason",), "say why (what was checked, or why it is suspended)")
+    authority = _existing(session, slug)
+    previous = authority.status
+    if previous is status:
+        return authority
+    authority.status = status
+    audit.record(
+        session,
+        actor=actor,
+        action="authority.status_changed",
+        subject=f"authority:{authority.id}",
+        data={
+            "slug": authority.slug,
+            "from": previous.value,
+            "to": status.value,
+            "reason": reason.strip(),
+        },
+    )
+    return authority
+
+
+def verify_requester(
+    session: Session,
+    *,
+    authority_id: int,
+    officer_account_id: int | None,
+    second_factor: bool,
+    sender: str | None,
+    documents_signed: bool | None,
+    emergency: bool,
+    now: datetime,
+) -> Verification:
+    """Gather the signals about a just-submitted demand's requester and score them
+    (:func:`dueprocess.authorities.verification.assess`). Reads only; writes nothing.
+
+    ``officer_account_id``: the officer who submitted it (``Demand.officer_id``), ``None``
+    for staff entry; a staff account id counts as staff entry. ``second_factor``: the
+    officer submitted in a web session (``Principal.via == "session"``); it counts only if
+    the account has TOTP enrolled, since sign-in asks for a code only then. An API token is
+    never a second factor. ``documents_signed``: from
+    :func:`dueprocess.demands.signatures.documents_signed`. ``now``: the time of
+    submission; the volume signal counts the authority's demands received from 24 hours
+    before it (this one included) against the :data:`BASELINE_DAYS` days before that.
+    A credentials change counts only if made after staff last verified the account (or,
+    for an account never verified, after it was created).
+    """
+    # Imported here: accounts and demands both read the registry through this module.
+    from dueprocess.accounts import service as accounts
+    from dueprocess.accounts.models import AccountKind
+    from dueprocess.demands import service as demands
+
+    authority = get(session, authority_id)
+    if authority is None:
+        raise NotFound(f"authority {authority_id}")
+    officer = accounts.get(session, officer_account_id) if officer_account_id else None
+    if officer is not None and officer.kind is not AccountKind.OFFICER:
+        officer = None
+    changed_days: int | None = None
+    if officer is not None and officer.credentials_changed_at is not None:
+        vetted = officer.verified_at or officer.created_at + _CREATION_SLACK
+        if officer.credentials_changed_at > vetted:
+            changed_days = max(0, (now - officer.credentials_changed_at).days)
+    day_ago = now - timedelta(hours=24)
+    signals = RequesterSignals(
+        authority_status=authority.status,
+        officer_present=officer is not None,
+        officer_verified=officer is not None and officer.verified_at is not None,
+        officer_of_authority=officer is None or officer.authority_id == authority.id,
+        second_factor=officer is not None and second_factor and officer.totp_secret is not None,
+        credentials_changed_days_ago=changed_days,
+        sender=sender,
+        official_domains=tuple(authority.official_domains),
+        documents_signed=documents_signed,
+        emergency=emergency,
+        received_last_24h=demands.count_received(session, authority.id, since=day_ago),
+        received_baseline=demands.count_received(
+            session, authority.id, since=day_ago - timedelta(days=BASELINE_DAYS), until=day_ago
+        ),
+    )
+    return assess(signals)

@@ -8,9 +8,11 @@ from typing import Annotated, BinaryIO
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
 
+from dueprocess import flow
 from dueprocess.accounts.permissions import Permission
 from dueprocess.accounts.signin import Principal
 from dueprocess.audit import service as audit
+from dueprocess.demands import callbacks
 from dueprocess.demands import service as demands
 from dueprocess.demands.models import Channel, DemandStatus
 from dueprocess.demands.schemas import DemandIn, DemandOut, DemandSummary
@@ -68,13 +70,12 @@ def submit_demand(
         data = data.model_copy(update={"idempotency_key": idempotency_key})
     runtime = runtime_of(request)
     with unit_of_work(request) as session:
-        result = demands.submit(
+        result = flow.receive(
             session,
+            runtime,
             data,
             channel=Channel.API,
             actor=me.actor,
-            store=runtime.store,
-            max_document_bytes=runtime.settings.max_body_bytes,
             officer_id=me.account_id if me.authority_scope else None,
             restrict_to_authority=me.authority_scope,
         )
@@ -135,7 +136,19 @@ def demand_page(request: Request, demand_id: int, me: PageReadGrant) -> HTMLResp
         trail = (
             audit.for_subject(session, f"demand:{demand_id}") if me.authority_scope is None else []
         )
-    return TEMPLATES.TemplateResponse(request, "demands/show.html", {"d": shown, "trail": trail})
+        # Requester verification and call-backs are for staff: shown to a requester they
+        # would tell a forger what gave them away.
+        checks = (
+            {
+                "verification": callbacks.verification_of(demand),
+                "callback": callbacks.panel(session, demand),
+            }
+            if me.authority_scope is None
+            else {}
+        )
+    return TEMPLATES.TemplateResponse(
+        request, "demands/show.html", {"d": shown, "trail": trail, **checks}
+    )
 
 
 def _download(request: Request, me: Principal, demand_id: int, sha256: str, via: str) -> Response:

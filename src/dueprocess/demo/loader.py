@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from dueprocess import flow
 from dueprocess.accounts import service as accounts
 from dueprocess.accounts.models import Role
 from dueprocess.accounts.schemas import AccountIn
@@ -21,13 +22,17 @@ from dueprocess.authorities import service as authorities
 from dueprocess.authorities.schemas import AuthorityIn
 from dueprocess.connectors.demo import service as microblog
 from dueprocess.connectors.demo.connector import open_session
-from dueprocess.demands import service as demands
 from dueprocess.demands.models import Channel
 from dueprocess.demands.schemas import DemandIn
 from dueprocess.demo import scenario
+from dueprocess.policy import service as policy
+from dueprocess.policy.templates import template_text
 from dueprocess.runtime import Runtime
 
 ACTOR = "system:demo"
+POLICY_TEMPLATE = "facebook-whatsapp-2020"
+#: The day Facebook and WhatsApp paused Hong Kong requests (the template's rule starts then).
+PAUSE_FROM = datetime(2020, 7, 6, tzinfo=UTC)
 STAFF_EMAIL = "staff@demo.dueprocess.example"
 APPROVER_EMAIL = "approver@demo.dueprocess.example"
 
@@ -79,6 +84,26 @@ def load_microblog(runtime: Runtime, rng: random.Random) -> dict[str, list[str]]
     return urls
 
 
+def load_policy(session: Session, *, author: str, approver: str) -> None:
+    """Propose Facebook's and WhatsApp's July 2020 policy and have a second person activate
+    it as of 6 July 2020, the day they paused every Hong Kong request.
+
+    Loaded *before* the demands, which are then entered in the order they were received: each
+    is evaluated at intake, at its ``received_at``, so Hong Kong demands received before
+    6 July are processed and those from that day are paused with a holding reply. (Activation
+    re-evaluates the demands open at that moment; in the demo there are none yet.)
+    """
+    version = policy.propose(
+        session,
+        template_text(POLICY_TEMPLATE),
+        f"policy/templates/{POLICY_TEMPLATE}.yaml",
+        "Facebook and WhatsApp froze Hong Kong government requests on 6 July 2020 pending "
+        "human-rights due diligence on the National Security Law.",
+        actor=author,
+    )
+    policy.approve(session, version.id, actor=approver, at=PAUSE_FROM)
+
+
 def load(runtime: Runtime, session: Session, *, seed: int = 2020) -> DemoLogin | None:
     """Load the scenario into ``session`` (caller commits); None if it was already loaded."""
     if authorities.get_by_slug(session, "hkpf-nsd") is not None:
@@ -115,7 +140,7 @@ def load(runtime: Runtime, session: Session, *, seed: int = 2020) -> DemoLogin |
         ),
         actor=ACTOR,
     )
-    accounts.create(
+    approver = accounts.create(
         session,
         AccountIn(
             email=APPROVER_EMAIL,
@@ -125,16 +150,16 @@ def load(runtime: Runtime, session: Session, *, seed: int = 2020) -> DemoLogin |
         ),
         actor=ACTOR,
     )
+    load_policy(session, author=f"account:{staff.id}", approver=f"account:{approver.id}")
     urls = load_microblog(runtime, rng)
     for item in scenario.demands(rng, urls):
         officer = accounts.get_by_email(session, item.officer_email or "")
-        demands.submit(
+        flow.receive(
             session,
+            runtime,
             DemandIn.model_validate(item.body),
             channel=Channel(item.channel),
             actor=f"account:{officer.id}" if officer else ACTOR,
-            store=runtime.store,
-            max_document_bytes=runtime.settings.max_body_bytes,
             officer_id=officer.id if officer and item.channel in {"portal", "api"} else None,
         )
     login = DemoLogin(STAFF_EMAIL, password, staff.totp_secret)

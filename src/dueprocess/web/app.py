@@ -27,7 +27,7 @@ from dueprocess.errors import Conflict, InvalidInput, NotFound, from_validation
 from dueprocess.runtime import Runtime
 from dueprocess.web.auth import CsrfRefused, NotAuthenticated, PermissionDenied, public
 from dueprocess.web.deps import TEMPLATES
-from dueprocess.web.middleware import BodySizeLimit, SecurityHeaders
+from dueprocess.web.middleware import BodySizeLimit, CloseRequestSession, SecurityHeaders
 
 log = logging.getLogger("dueprocess.web")
 
@@ -77,7 +77,11 @@ def create_app(runtime: Runtime) -> FastAPI:
     """Build the app on ``runtime``. Routes come from each domain's ``routes`` module."""
     from dueprocess.accounts import routes as account_routes
     from dueprocess.audit import routes as audit_routes
+    from dueprocess.authorities import routes as authority_routes
+    from dueprocess.demands import batch as demand_batch
+    from dueprocess.demands import entry, portal
     from dueprocess.demands import routes as demand_routes
+    from dueprocess.policy import routes as policy_routes
     from dueprocess.transparency import routes as transparency_routes
 
     app = FastAPI(
@@ -89,14 +93,21 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     app.add_middleware(BodySizeLimit, limit=runtime.settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(CloseRequestSession)
 
     routers = [
         demand_routes.api,
+        entry.pages,  # before demand_routes.pages, so /demands/new is not read as /demands/{id}
+        portal.pages,
         demand_routes.pages,
+        demand_batch.api,
         transparency_routes.api,
         audit_routes.api,
         audit_routes.pages,
         account_routes.pages,
+        authority_routes.pages,
+        policy_routes.api,
+        policy_routes.pages,
     ]
     for router in routers:
         app.include_router(router)

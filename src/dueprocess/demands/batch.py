@@ -1,0 +1,330 @@
+"""HTTP for the API beyond single submission: batches, document uploads, withdrawal.
+
+Thin, like :mod:`dueprocess.demands.routes`: each handler opens one transaction and calls the
+intake flow or a service. What these routes promise (``tests/demands/test_batch.py`` and
+``tests/demands/test_uploads.py`` check each):
+
+- ``POST /api/v1/demands/batch`` is all-or-nothing. Every item is validated and run through
+  the intake flow in one transaction; if any item is refused the transaction is rolled back
+  and the answer (422) lists every refused item with its errors, so the client can fix them
+  all at once. Each item's ``idempotency_key`` is honoured as for a single submission.
+- ``POST /api/v1/documents`` streams the file into the document store (never whole in
+  memory; the body-size limit cuts off an oversized body while it arrives) and records who
+  uploaded it: only that account can cite it by SHA-256 in a demand.
+- ``POST /api/v1/demands/{id}/withdraw`` answers 404 for a demand the caller cannot see
+  before it looks at the reason, so ids reveal nothing to another authority's officers.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, File, Request, Response, UploadFile
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, SkipValidation, ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from dueprocess import flow
+from dueprocess.accounts.permissions import Permission
+from dueprocess.accounts.signin import Principal
+from dueprocess.demands import service as demands
+from dueprocess.demands.documents import DocumentRefused
+from dueprocess.demands.models import Channel
+from dueprocess.demands.routes import EXAMPLE
+from dueprocess.demands.schemas import DemandIn, DemandOut
+from dueprocess.errors import Conflict, FieldError, InvalidInput, from_validation
+from dueprocess.web.auth import requires
+from dueprocess.web.deps import runtime_of, unit_of_work
+
+api = APIRouter(prefix="/api/v1", tags=["demands"])
+
+SubmitGrant = Annotated[Principal, Depends(requires(Permission.DEMANDS_SUBMIT))]
+
+#: Most demands one batch may hold.
+MAX_BATCH = 100
+
+
+# --- shapes -------------------------------------------------------------------------------
+
+
+class BatchIn(BaseModel):
+    """1 to 100 demands, recorded together or not at all."""
+
+    # Items are validated one by one by the handler (SkipValidation here, while the schema
+    # still shows DemandIn), so each bad item is reported under its own index.
+    model_config = ConfigDict(extra="forbid")
+
+    demands: list[SkipValidation[DemandIn]] = Field(
+        min_length=1,
+        max_length=MAX_BATCH,
+        description=f"1 to {MAX_BATCH} demands, each as for `POST /api/v1/demands`",
+    )
+
+
+class BatchOut(BaseModel):
+    """The recorded demands in the order given, and for each whether this call created it
+    (``false``: an earlier demand with the same idempotency key and body)."""
+
+    demands: list[DemandOut]
+    created: list[bool]
+
+
+class ErrorOut(BaseModel):
+    """One problem with one field (``loc`` is the path to it)."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ItemErrors(BaseModel):
+    """The problems of one refused item; ``loc`` is relative to the item."""
+
+    index: int
+    errors: list[ErrorOut]
+
+
+class BatchRefused(BaseModel):
+    """A refused batch: nothing was written. ``detail`` has every problem with its full
+    location (``["body", "demands", index, ...]``); ``items`` groups them by item."""
+
+    detail: list[ErrorOut]
+    items: list[ItemErrors]
+
+
+class UploadOut(BaseModel):
+    """A stored upload; cite it in a demand as ``{"filename": ..., "sha256": ...}``."""
+
+    sha256: str
+    size: int
+    media_type: str
+    filename: str
+
+
+class WithdrawIn(BaseModel):
+    """Why the requester withdraws the demand (required, not empty)."""
+
+    # Optional here and checked by the service after the demand is found, so a demand the
+    # caller cannot see is 404 whatever the body; the schema still documents it as required.
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={"required": ["reason"]},
+    )
+
+    reason: str | None = Field(
+        default=None,
+        description="Why the demand is withdrawn, at most 2000 characters (shown to "
+        "reviewers, kept in the audit log)",
+        examples=["The investigation was closed"],
+    )
+
+
+# --- batch --------------------------------------------------------------------------------
+
+_SECOND = {
+    **EXAMPLE,
+    "reference": "NSD/202007/1235",
+    "targets": [{"type": "account", "id": "@hk_student_union"}],
+    "kind": "account-restriction",
+    "idempotency_key": "NSD-202007-1235",
+}
+_BATCH_EXAMPLES: dict[str, Any] = {
+    "two-demands": {
+        "summary": "Two Hong Kong demands in one call",
+        "value": {"demands": [EXAMPLE, _SECOND]},
+    }
+}
+_REFUSED_MSG = "NL is not the jurisdiction of hkpf-nsd (HK)"
+_REFUSED_EXAMPLE = {
+    "detail": [
+        {"loc": ["body", "demands", 1, "jurisdiction"], "msg": _REFUSED_MSG, "type": "value_error"}
+    ],
+    "items": [
+        {
+            "index": 1,
+            "errors": [{"loc": ["jurisdiction"], "msg": _REFUSED_MSG, "type": "value_error"}],
+        }
+    ],
+}
+
+
+class _Refused(Exception):
+    """Raised inside the transaction so that leaving it rolls everything back."""
+
+    def __init__(self, failures: dict[int, list[FieldError]]) -> None:
+        super().__init__(f"{len(failures)} items refused")
+        self.failures = failures
+
+
+def _refusal(failures: dict[int, list[FieldError]]) -> JSONResponse:
+    detail: list[dict[str, object]] = []
+    items: list[dict[str, object]] = []
+    for index in sorted(failures):
+        errors = failures[index]
+        detail += [FieldError(("demands", index, *e.loc), e.msg, e.type).as_dict() for e in errors]
+        items.append(
+            {
+                "index": index,
+                "errors": [{"loc": list(e.loc), "msg": e.msg, "type": e.type} for e in errors],
+            }
+        )
+    return JSONResponse({"detail": detail, "items": items}, status_code=422)
+
+
+@api.post(
+    "/demands/batch",
+    response_model=BatchOut,
+    status_code=201,
+    summary="Submit up to 100 demands, all or nothing",
+    responses={
+        200: {"description": "Every item was a replay of an earlier identical submission"},
+        413: {"description": "Body over the size limit"},
+        422: {
+            "model": BatchRefused,
+            "description": "At least one item refused (each listed); nothing was written. "
+            "A body that is not a list of 1 to 100 demands is refused naming `demands`.",
+            "content": {"application/json": {"example": _REFUSED_EXAMPLE}},
+        },
+        409: {"description": "A concurrent request took one of the idempotency keys; retry"},
+    },
+)
+def submit_batch(
+    request: Request,
+    response: Response,
+    me: SubmitGrant,
+    batch: Annotated[BatchIn, Body(openapi_examples=_BATCH_EXAMPLES)],
+) -> BatchOut | JSONResponse:
+    """Record every demand in ``demands`` in one transaction, or none of them.
+
+    Each item is checked as ``POST /api/v1/demands`` checks one. If any item is refused the
+    answer is 422 with ``items``: every refused item's index and its errors; nothing is
+    written. Otherwise 201 (200 if every item was a replay) with the demands in order and,
+    for each, ``created``. An item's ``idempotency_key`` replays an earlier demand with the
+    same key and body (``created: false``) and is refused with a different body, also when
+    the earlier item is in the same batch. Officers may submit only for their own authority.
+    """
+    failures: dict[int, list[FieldError]] = {}
+    items: list[tuple[int, DemandIn]] = []
+    for index, raw in enumerate(batch.demands):
+        try:
+            items.append((index, DemandIn.model_validate(raw)))
+        except ValidationError as exc:
+            failures[index] = from_validation(exc.errors()).errors
+    runtime = runtime_of(request)
+    results: list[demands.Submitted] = []
+    try:
+        with unit_of_work(request) as session:
+            for index, data in items:
+                try:
+                    result = flow.receive(
+                        session,
+                        runtime,
+                        data,
+                        channel=Channel.API,
+                        actor=me.actor,
+                        officer_id=me.account_id if me.authority_scope else None,
+                        restrict_to_authority=me.authority_scope,
+                        uploader_id=me.account_id,
+                    )
+                except InvalidInput as exc:
+                    failures[index] = exc.errors
+                    continue
+                results.append(result)
+            if failures:
+                raise _Refused(failures)
+            out = BatchOut(
+                demands=[demands.to_out(session, r.demand) for r in results],
+                created=[r.created for r in results],
+            )
+    except _Refused as refused:
+        return _refusal(refused.failures)
+    except IntegrityError as exc:
+        raise Conflict(
+            "another request recorded a demand with one of these idempotency keys at the same "
+            "time; nothing was written, send the batch again"
+        ) from exc
+    if not any(out.created):
+        response.status_code = 200
+    return out
+
+
+# --- uploads ------------------------------------------------------------------------------
+
+
+@api.post(
+    "/documents",
+    response_model=UploadOut,
+    status_code=201,
+    summary="Upload a document to cite in a demand",
+    responses={
+        413: {"description": "Body over the size limit (refused while it arrives)"},
+        422: {"description": "No `file` field, or the file was refused (the reason is given)"},
+    },
+)
+def upload_document(
+    request: Request,
+    me: SubmitGrant,
+    file: Annotated[
+        UploadFile, File(description="The document: PDF, image, UTF-8 text or e-mail (.eml)")
+    ],
+) -> UploadOut:
+    """Store one document (multipart field ``file``) and return its SHA-256.
+
+    A demand then cites it with ``{"documents": [{"filename": "order.pdf", "sha256": ...}]}``;
+    only the account that uploaded it may do so. The type is judged by content; encrypted or
+    damaged PDFs, archives and executables are refused (422 naming ``file``, with the reason).
+    """
+    runtime = runtime_of(request)
+    try:
+        stored = runtime.store.put(
+            file.file, file.filename or "document", max_bytes=runtime.settings.max_body_bytes
+        )
+    except DocumentRefused as exc:
+        raise InvalidInput.one(("file",), exc.reason, f"document.{exc.code}") from exc
+    finally:
+        file.file.close()
+    with unit_of_work(request) as session:
+        demands.record_upload(session, stored, account_id=me.account_id, actor=me.actor)
+    return UploadOut(
+        sha256=stored.sha256,
+        size=stored.size,
+        media_type=stored.media_type,
+        filename=stored.filename,
+    )
+
+
+# --- withdrawal ---------------------------------------------------------------------------
+
+
+@api.post(
+    "/demands/{demand_id}/withdraw",
+    response_model=DemandOut,
+    summary="Withdraw a demand",
+    responses={
+        404: {"description": "No such demand, or not your authority's"},
+        409: {"description": "The demand can no longer be withdrawn (e.g. already decided)"},
+        422: {"description": "No reason given"},
+    },
+)
+def withdraw_demand(
+    request: Request,
+    demand_id: int,
+    me: SubmitGrant,
+    body: Annotated[
+        WithdrawIn,
+        Body(openapi_examples={"closed": {"value": {"reason": "The investigation was closed"}}}),
+    ],
+) -> DemandOut:
+    """Move the demand to ``withdrawn`` (audited with the reason). Officers may withdraw only
+    their own authority's demands; a decided, refused or already withdrawn one is 409."""
+    with unit_of_work(request) as session:
+        demands.get(session, demand_id, authority_id=me.authority_scope)  # 404 before 422
+        demand = demands.withdraw(
+            session,
+            demand_id,
+            authority_id=me.authority_scope,
+            actor=me.actor,
+            reason=body.reason or "",
+        )
+        return demands.to_out(session, demand)

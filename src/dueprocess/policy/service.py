@@ -1,0 +1,765 @@
+"""Policy versions, their four-eyes activation, and applying the stance to demands.
+
+Plain functions taking a session; they never commit. The caller at the edge (one request,
+one command) commits once, so activating a version, re-evaluating every open demand, the
+status moves, the replies and the audit events are one transaction: if anything fails,
+nothing changes and the previous version stays active.
+
+Lifecycle of a version
+    :func:`propose` stores the file's exact text (and its SHA-256) after checking it with
+    :func:`~dueprocess.policy.fileformat.load_policy`; a file with any problem is refused
+    whole, naming each rule, field and line, and nothing is stored. :func:`approve` by a
+    *different* person activates it (four eyes), supersedes the active version, and
+    re-evaluates every open demand at the activation time. :func:`reject` closes a proposal.
+    Proposing needs ``policy:propose`` (the policy-owner role), approving and rejecting
+    ``policy:approve``; the service checks the acting account itself, whatever the door.
+
+What a stance does to a demand (``docs/policy.md`` has the table)
+    A demand's *answer* is its stance and condition. At intake the answer is always applied;
+    on activation only where it changes, so a person's later decision on a demand (say,
+    taking a paused demand into legal review) is not undone by a version that says the same
+    thing again. Applying an answer: ``pause`` moves the demand to ``paused`` and queues a
+    holding reply; ``refuse`` and ``no-service`` move it to ``refused`` with a refusal or
+    no-service reply; ``redirect`` to ``redirected`` with the route to use; ``escalate`` to
+    ``human-rights-review`` (the recorded stance lets review require a named approver);
+    ``process`` leaves the status alone, except that a paused demand goes back to
+    ``received`` (the pause is lifted) and the requester is told. A move the state table
+    does not allow in one step goes through ``legal-review`` (e.g. an awaiting-approval
+    demand is returned to legal review, then paused). Every demand evaluated against a
+    version gets a :class:`PolicyEvaluation` row naming that version.
+
+Concurrency
+    Activation takes an exclusive PostgreSQL advisory lock and intake (:mod:`dueprocess.flow`)
+    a shared one, before any audit write, so a demand is never evaluated against a version
+    that is being replaced. SQLite serialises writers already.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import islice
+
+import pycountry
+from sqlalchemy import insert, select, text
+from sqlalchemy.orm import Session
+
+from dueprocess.accounts import service as accounts
+from dueprocess.accounts.models import Account
+from dueprocess.accounts.permissions import Permission, permissions_of
+from dueprocess.audit import service as audit
+from dueprocess.authorities import service as authorities
+from dueprocess.clock import as_utc, isoformat_z, utcnow
+from dueprocess.demands import service as demands
+from dueprocess.demands import states
+from dueprocess.demands.models import Demand, DemandStatus, ReplyKind
+from dueprocess.errors import Conflict, InvalidInput, NotFound
+from dueprocess.jurisdictions import UnknownJurisdiction, name_of, normalise
+from dueprocess.policy import schemas as out
+from dueprocess.policy.fileformat import load_policy
+from dueprocess.policy.models import PolicyEvaluation, PolicyVersion, VersionStatus
+from dueprocess.policy.rules import CompiledPolicy, DemandFacts, Evaluation, Stance
+
+S = DemandStatus
+#: Who applies a stance at intake in the audit log: the policy, not the person submitting.
+SYSTEM_ACTOR = "system:policy"
+_LOCK_KEY = 0x706F_6C69_6379  # "policy": the advisory lock of activation vs intake
+_MAX_FUTURE = timedelta(minutes=5)
+_NO_POLICY = Evaluation(Stance.PROCESS, None, None, None, None, None, "(no active policy)")
+
+
+class NotPermitted(Conflict):
+    """The acting account may not do this to a policy (wrong role, or the author approving)."""
+
+
+# --- locks, people, compiled versions ---------------------------------------------------------
+
+
+def _lock(session: Session, *, exclusive: bool) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        session.execute(text(f"SELECT {fn}(:key)"), {"key": _LOCK_KEY})
+
+
+def lock_for_intake(session: Session) -> None:
+    """Wait for any activation in progress; call before the transaction's first audit write."""
+    _lock(session, exclusive=False)
+
+
+def _person(session: Session, actor: str, permission: Permission, doing: str) -> Account:
+    kind, _, raw = actor.partition(":")
+    if kind != "account" or not raw.isdigit():
+        raise NotPermitted(f"{doing} must be done by a person's account, not {actor!r}")
+    account = accounts.get(session, int(raw))
+    if account.disabled or permission not in permissions_of(accounts.roles_of(account)):
+        raise NotPermitted(f"{account.email} does not hold the {permission.value} permission")
+    return account
+
+
+def _normal_text(source: str) -> str:
+    # Browsers send CRLF from a textarea: store one form, so the same file hashes the same.
+    return source.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _sha256(source: str) -> str:
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()
+
+
+_COMPILED: dict[str, CompiledPolicy] = {}
+
+
+def compiled_for(version: PolicyVersion) -> CompiledPolicy:
+    """The version's policy ready to evaluate, compiled once per text (cached by SHA-256).
+
+    Raises :class:`Conflict` if the stored text no longer matches its stored hash (checked on
+    every use: hashing a policy file takes microseconds).
+    """
+    if _sha256(version.source) != version.source_sha256:
+        raise Conflict(f"the stored text of policy version {version.id} does not match its hash")
+    found = _COMPILED.get(version.source_sha256)
+    if found is None:
+        found = load_policy(version.source, f"policy version {version.id}").compiled()
+        if len(_COMPILED) >= 64:
+            _COMPILED.pop(next(iter(_COMPILED)))
+        _COMPILED[version.source_sha256] = found
+    return found
+
+
+# --- versions ---------------------------------------------------------------------------------
+
+
+def propose(
+    session: Session, source: str, source_name: str, reason: str, *, actor: str
+) -> PolicyVersion:
+    """Store a new proposed version of the policy, to be approved by someone else.
+
+    Refuses, writing nothing: an actor without ``policy:propose`` (:class:`NotPermitted`),
+    an empty reason (:class:`InvalidInput`), or a file with any problem
+    (:class:`~dueprocess.policy.fileformat.PolicyFileError`, naming rule, field and line).
+    """
+    _person(session, actor, Permission.POLICY_PROPOSE, "proposing a policy")
+    if not reason.strip():
+        raise InvalidInput.one(("reason",), "say why this version is proposed")
+    source = _normal_text(source)
+    document = load_policy(source, source_name)
+    document.compiled()
+    version = PolicyVersion(
+        name=document.name,
+        source=source,
+        source_sha256=_sha256(source),
+        reason=reason.strip(),
+        status=VersionStatus.PROPOSED,
+        author=actor,
+        created_at=utcnow(),
+    )
+    session.add(version)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="policy.proposed",
+        subject=f"policy_version:{version.id}",
+        data={
+            "name": version.name,
+            "sha256": version.source_sha256,
+            "file": source_name,
+            "rules": len(document.rules),
+            "reason": version.reason,
+        },
+    )
+    return version
+
+
+def get_version(session: Session, version_id: int) -> PolicyVersion:
+    """The version, or :class:`NotFound`."""
+    version = session.get(PolicyVersion, version_id)
+    if version is None:
+        raise NotFound(f"policy version {version_id}")
+    return version
+
+
+def _proposed(session: Session, version_id: int) -> PolicyVersion:
+    version = get_version(session, version_id)
+    if version.status is not VersionStatus.PROPOSED:
+        raise Conflict(
+            f"policy version {version_id} is {version.status.value}: "
+            "only a proposed version can be approved or rejected"
+        )
+    return version
+
+
+def history(session: Session) -> list[PolicyVersion]:
+    """Every version, newest first."""
+    return list(session.scalars(select(PolicyVersion).order_by(PolicyVersion.id.desc())))
+
+
+def active(session: Session) -> tuple[PolicyVersion, CompiledPolicy] | None:
+    """The active version and its compiled policy, or None if no version was ever activated."""
+    version = session.scalar(
+        select(PolicyVersion).where(PolicyVersion.status == VersionStatus.ACTIVE)
+    )
+    return None if version is None else (version, compiled_for(version))
+
+
+def approve(
+    session: Session, version_id: int, *, actor: str, at: datetime | None = None
+) -> out.ActivationOut:
+    """Activate a proposed version, approved by a second person, and apply it to every open
+    demand as of ``at`` (default: now; a past time is for loading history, e.g. the demo).
+
+    Refuses, writing nothing: an approver without ``policy:approve`` or who proposed the
+    version (:class:`NotPermitted`), a version not proposed (:class:`Conflict`), a future
+    ``at`` (:class:`InvalidInput`). Audits ``policy.approved``, ``policy.activated`` and,
+    after the demands, ``policy.reevaluated`` with the counts.
+    """
+    _lock(session, exclusive=True)
+    _person(session, actor, Permission.POLICY_APPROVE, "approving a policy")
+    version = _proposed(session, version_id)
+    if version.author == actor:
+        raise NotPermitted(
+            f"four eyes: policy version {version.id} was proposed by you; another person "
+            f"with the {Permission.POLICY_APPROVE.value} permission must approve it"
+        )
+    now = utcnow()
+    when = now if at is None else as_utc(at)
+    if when > now + _MAX_FUTURE:
+        raise InvalidInput.one(("at",), "an activation cannot be dated in the future")
+    compiled = compiled_for(version)
+    previous = session.scalar(
+        select(PolicyVersion).where(PolicyVersion.status == VersionStatus.ACTIVE)
+    )
+    if previous is not None:
+        previous.status = VersionStatus.SUPERSEDED
+        session.flush()
+    version.status = VersionStatus.ACTIVE
+    version.approver = actor
+    version.decided_at = now
+    version.effective_from = when
+    session.flush()
+    subject = f"policy_version:{version.id}"
+    audit.record(
+        session,
+        actor=actor,
+        action="policy.approved",
+        subject=subject,
+        data={"author": version.author, "sha256": version.source_sha256},
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="policy.activated",
+        subject=subject,
+        data={
+            "previous": previous.id if previous else None,
+            "effective_from": isoformat_z(when),
+        },
+    )
+    tally = _reevaluate(session, version, compiled, when, actor)
+    audit.record(
+        session,
+        actor=actor,
+        action="policy.reevaluated",
+        subject=subject,
+        data={"evaluated": tally.evaluated, "changed": tally.changed, "at": isoformat_z(when)},
+    )
+    return out.ActivationOut(
+        version=version_out(session, version),
+        previous_version=previous.id if previous else None,
+        at=when,
+        evaluated=tally.evaluated,
+        changed=tally.changed,
+        transitions=out.Transition.tally(tally.transitions),
+        moves=out.StatusMove.tally(tally.moves),
+        replies=out.Count.tally(tally.replies),
+    )
+
+
+def reject(session: Session, version_id: int, reason: str, *, actor: str) -> PolicyVersion:
+    """Close a proposed version without activating it (its author may withdraw it too)."""
+    version = _proposed(session, version_id)
+    if version.author != actor:
+        _person(session, actor, Permission.POLICY_APPROVE, "rejecting a policy")
+    if not reason.strip():
+        raise InvalidInput.one(("reason",), "say why this version is rejected")
+    version.status = VersionStatus.REJECTED
+    version.approver = actor
+    version.decided_at = utcnow()
+    audit.record(
+        session,
+        actor=actor,
+        action="policy.rejected",
+        subject=f"policy_version:{version.id}",
+        data={"reason": reason.strip()},
+    )
+    return version
+
+
+def emails(session: Session, actors: Iterable[str | None]) -> dict[str, str]:
+    """actor (``account:12``) -> that account's e-mail, for showing who wrote and approved."""
+    found: dict[str, str] = {}
+    for actor in {a for a in actors if a}:
+        kind, _, raw = actor.partition(":")
+        if kind == "account" and raw.isdigit():
+            try:
+                found[actor] = accounts.get(session, int(raw)).email
+            except NotFound:
+                continue
+    return found
+
+
+def version_out(session: Session, version: PolicyVersion) -> out.VersionOut:
+    """The listing form of a version, with the author's and approver's e-mails."""
+    return out.VersionOut.of(version, emails(session, [version.author, version.approver]))
+
+
+def version_detail(session: Session, version: PolicyVersion) -> out.VersionDetail:
+    """A version with its text."""
+    return out.VersionDetail(**version_out(session, version).model_dump(), source=version.source)
+
+
+def versions_out(session: Session) -> list[out.VersionOut]:
+    """Every version, newest first, in listing form."""
+    rows = history(session)
+    people = emails(session, [a for v in rows for a in (v.author, v.approver)])
+    return [out.VersionOut.of(v, people) for v in rows]
+
+
+def active_out(session: Session) -> out.ActiveOut:
+    """The policy in force, with its rules (``version`` None: every demand is processed)."""
+    found = active(session)
+    if found is None:
+        return out.ActiveOut(version=None, default=str(Stance.PROCESS))
+    version, compiled = found
+    document = compiled.document
+    return out.ActiveOut(
+        version=version_detail(session, version),
+        default=str(document.default),
+        default_condition=document.default_condition,
+        rules=[out.RuleOut.of(rule) for rule in document.rules],
+    )
+
+
+# --- applying a stance to a demand ------------------------------------------------------------
+
+
+def target_status(status: DemandStatus, stance: Stance) -> DemandStatus:
+    """Where a demand in ``status`` goes when its answer changes to ``stance``."""
+    if stance is Stance.PAUSE:
+        return S.PAUSED
+    if stance in (Stance.REFUSE, Stance.NO_SERVICE):
+        return S.REFUSED
+    if stance is Stance.REDIRECT:
+        return S.REDIRECTED
+    if stance is Stance.ESCALATE:
+        return S.HUMAN_RIGHTS_REVIEW
+    return S.RECEIVED if status is S.PAUSED else status
+
+
+def route(status: DemandStatus, target: DemandStatus) -> list[DemandStatus]:
+    """The moves from ``status`` to ``target``: none, one, or two through legal review."""
+    if status is target:
+        return []
+    if states.can_move(status, target):
+        return [target]
+    if states.can_move(status, S.LEGAL_REVIEW) and states.can_move(S.LEGAL_REVIEW, target):
+        return [S.LEGAL_REVIEW, target]
+    raise Conflict(f"no policy move from {status.value} to {target.value}")
+
+
+def changes_answer(stance: str | None, condition: str | None, evaluation: Evaluation) -> bool:
+    """Whether ``evaluation`` differs from a recorded answer (never evaluated: process)."""
+    return (stance or Stance.PROCESS.value, condition) != (
+        evaluation.stance.value,
+        evaluation.condition,
+    )
+
+
+def reply_for(
+    old_stance: str | None, old_condition: str | None, evaluation: Evaluation, jurisdiction: str
+) -> tuple[ReplyKind, str] | None:
+    """The reply a demand gets when its answer becomes ``evaluation``; None for no reply.
+
+    The rule's ``reply`` text when it has one, otherwise one built from its condition.
+    """
+    stance, condition, reply = evaluation.stance, evaluation.condition, evaluation.reply
+    if stance is Stance.PAUSE:
+        return ReplyKind.HOLDING, reply or (
+            f"We have paused our review of this request ({condition}). It is held, not "
+            "refused; we will write again when this changes."
+        )
+    if stance is Stance.REFUSE:
+        return ReplyKind.REFUSAL, reply or f"We refuse this request: {condition}."
+    if stance is Stance.REDIRECT:
+        return ReplyKind.REDIRECT, reply or (
+            f"We cannot act on this request as sent. Please use this route instead: {condition}."
+        )
+    if stance is Stance.NO_SERVICE:
+        return ReplyKind.NO_SERVICE, reply or (
+            f"We do not provide our service in {name_of(jurisdiction)}, so we cannot act on "
+            f"this request.{f' {condition}.' if condition else ''}"
+        )
+    if reply:
+        return ReplyKind.ACKNOWLEDGEMENT, reply
+    if old_stance == Stance.PAUSE.value:
+        return ReplyKind.ACKNOWLEDGEMENT, (
+            f"We have resumed our review of this request: the pause ({old_condition}) is lifted."
+        )
+    return None
+
+
+@dataclass
+class _Tally:
+    evaluated: int = 0
+    changed: int = 0
+    transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    moves: Counter[tuple[str, str]] = field(default_factory=Counter)
+    replies: Counter[str] = field(default_factory=Counter)
+
+
+def _apply(
+    session: Session,
+    demand: Demand,
+    version: PolicyVersion | None,
+    evaluation: Evaluation,
+    *,
+    at: datetime,
+    actor: str,
+    via: str,
+    tally: _Tally,
+) -> None:
+    old_stance, old_condition = demand.stance, demand.stance_condition
+    new = evaluation.stance.value
+    tally.evaluated += 1
+    if via == "intake" or changes_answer(old_stance, old_condition, evaluation):
+        tally.changed += 1
+        tally.transitions[(old_stance or "-", new)] += 1
+        version_id = version.id if version is not None else None
+        if version is not None:
+            audit.record(
+                session,
+                actor=actor,
+                action="policy.applied",
+                subject=f"demand:{demand.id}",
+                data={
+                    "via": via,
+                    "policy_version": version_id,
+                    "rule": evaluation.rule_id,
+                    "stance": new,
+                    "condition": evaluation.condition,
+                    "from": old_stance,
+                    "at": isoformat_z(at),
+                },
+            )
+        why = f'policy version {version_id}, rule "{evaluation.rule_id or "default"}": {new}'
+        if evaluation.condition:
+            why += f" ({evaluation.condition})"
+        for step in route(demand.status, target_status(demand.status, evaluation.stance)):
+            tally.moves[(demand.status.value, step.value)] += 1
+            demands.move(
+                session,
+                demand,
+                step,
+                actor=actor,
+                reason=why,
+                data={"policy_version": version_id, "rule": evaluation.rule_id},
+            )
+        reply = reply_for(old_stance, old_condition, evaluation, demand.jurisdiction)
+        if reply is not None:
+            tally.replies[reply[0].value] += 1
+            demands.queue_reply(session, demand, reply[0], reply[1], actor=actor)
+    demand.stance = new
+    demand.stance_condition = evaluation.condition
+    demand.policy_version_id = version.id if version is not None else None
+
+
+def _record(
+    version: PolicyVersion, demand_id: int, at: datetime, ev: Evaluation
+) -> dict[str, object]:
+    return {
+        "demand_id": demand_id,
+        "version_id": version.id,
+        "at": at,
+        "stance": ev.stance.value,
+        "rule_id": ev.rule_id,
+        "condition": ev.condition,
+        "explanation": list(ev.explanation),
+    }
+
+
+def _facts_key(
+    session: Session, demand: Demand, slugs: dict[int, str]
+) -> tuple[str, str, str, str]:
+    """(jurisdiction, authority slug, kind, legal process): all a policy looks at with ``at``."""
+    slug = slugs.get(demand.authority_id)
+    if slug is None:
+        authority = authorities.get(session, demand.authority_id)
+        assert authority is not None
+        slug = slugs[demand.authority_id] = authority.slug
+    return (demand.jurisdiction, slug, demand.kind.value, demand.legal_process.value)
+
+
+def apply_at_intake(session: Session, demand: Demand, *, actor: str) -> Evaluation:
+    """Evaluate a new demand at its ``received_at`` with the active version and apply the
+    answer (see the module docstring). With no active version the stance is ``process``, no
+    version is recorded and nothing moves. Callers take :func:`lock_for_intake` first.
+    """
+    found = active(session)
+    version, evaluation = None, _NO_POLICY
+    if found is not None:
+        version, compiled = found
+        facts = DemandFacts(*_facts_key(session, demand, {}), demand.received_at)
+        evaluation = compiled.evaluate(facts)
+    at = demand.received_at
+    _apply(session, demand, version, evaluation, at=at, actor=actor, via="intake", tally=_Tally())
+    if version is not None:
+        session.add(PolicyEvaluation(**_record(version, demand.id, at, evaluation)))
+    return evaluation
+
+
+def _reevaluate(
+    session: Session, version: PolicyVersion, compiled: CompiledPolicy, at: datetime, actor: str
+) -> _Tally:
+    """Evaluate every open demand at ``at`` and apply changed answers, batch by batch."""
+    tally = _Tally()
+    slugs: dict[int, str] = {}
+    memo: dict[tuple[str, str, str, str], Evaluation] = {}
+    for batch in demands.iter_open_demands(session):
+        rows = []
+        for demand in batch:
+            key = _facts_key(session, demand, slugs)
+            evaluation = memo.get(key)
+            if evaluation is None:
+                evaluation = memo[key] = compiled.evaluate(DemandFacts(*key, at), at)
+            _apply(
+                session,
+                demand,
+                version,
+                evaluation,
+                at=at,
+                actor=actor,
+                via="activation",
+                tally=tally,
+            )
+            rows.append(_record(version, demand.id, at, evaluation))
+        session.execute(insert(PolicyEvaluation), rows)
+        session.flush()
+        for demand in batch:
+            session.expunge(demand)
+    return tally
+
+
+def evaluations(session: Session, demand_id: int) -> list[PolicyEvaluation]:
+    """Every evaluation of one demand, oldest first (each names the version it used)."""
+    query = select(PolicyEvaluation).where(PolicyEvaluation.demand_id == demand_id)
+    return list(session.scalars(query.order_by(PolicyEvaluation.id)))
+
+
+def demand_policy(session: Session, demand_id: int) -> out.DemandPolicy:
+    """One demand's stance, condition and version, its replies and its evaluations."""
+    demand = demands.get(session, demand_id)
+    return out.DemandPolicy(
+        stance=demand.stance,
+        condition=demand.stance_condition,
+        version_id=demand.policy_version_id,
+        replies=[
+            out.ReplyOut(kind=r.kind.value, text=r.text, created_at=r.created_at, sent_at=r.sent_at)
+            for r in demands.replies(session, demand_id)
+        ],
+        evaluations=[
+            out.EvaluationOut.model_validate(e, from_attributes=True)
+            for e in evaluations(session, demand_id)
+        ],
+    )
+
+
+# --- what-if ----------------------------------------------------------------------------------
+
+_Key = tuple[str, str, str, str, str, str | None, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    evaluation: Evaluation
+    from_stance: str
+    status_after: str
+    newly_paused: bool
+
+
+def whatif(
+    session: Session,
+    source: str,
+    *,
+    at: datetime | None = None,
+    limit: int | None = 200,
+    source_name: str = "<what-if>",
+) -> out.WhatIfOut:
+    """What activating ``source`` at ``at`` (default now) would do to the open demands.
+
+    Reads only. The open demands are counted in the database per combination of what the
+    policy looks at (jurisdiction, authority, kind, legal process) and what it would change
+    (status, recorded stance and condition); each combination is evaluated once, so the cost
+    is one grouped scan however many demands there are. Then only the demands of affected
+    jurisdictions are streamed to list the first ``limit`` changes (by id) and the first
+    ``limit`` deadlines that would pass while paused (soonest first); ``limit=None`` lists
+    all. Raises :class:`~dueprocess.policy.fileformat.PolicyFileError` for a bad file.
+    """
+    compiled = load_policy(_normal_text(source), source_name).compiled()
+    when = utcnow() if at is None else as_utc(at)
+    memo: dict[tuple[str, str, str, str], Evaluation] = {}
+    plans: dict[_Key, _Plan] = {}
+    transitions: Counter[tuple[str, str]] = Counter()
+    moves: Counter[tuple[str, str]] = Counter()
+    places: Counter[str] = Counter()
+    replies: Counter[str] = Counter()
+    total = missed = passed = 0
+    for g in demands.open_groups(session, deadline_cutoff=when):
+        total += g.count
+        facts_key = (g.jurisdiction, g.authority, g.kind, g.legal_process)
+        evaluation = memo.get(facts_key)
+        if evaluation is None:
+            facts = DemandFacts(*facts_key, when)
+            evaluation = memo[facts_key] = compiled.evaluate(facts, when, explain=False)
+        if not changes_answer(g.stance, g.stance_condition, evaluation):
+            continue
+        from_stance = g.stance or Stance.PROCESS.value
+        after = target_status(S(g.status), evaluation.stance).value
+        newly_paused = evaluation.stance is Stance.PAUSE and from_stance != Stance.PAUSE.value
+        plans[(*facts_key, g.status, g.stance, g.stance_condition)] = _Plan(
+            evaluation, from_stance, after, newly_paused
+        )
+        transitions[(from_stance, evaluation.stance.value)] += g.count
+        if after != g.status:
+            moves[(g.status, after)] += g.count
+        places[g.jurisdiction] += g.count
+        reply = reply_for(g.stance, g.stance_condition, evaluation, g.jurisdiction)
+        if reply is not None:
+            replies[reply[0].value] += g.count
+        if newly_paused:
+            missed += g.deadlines_from
+            passed += g.deadlines_before
+    changing = sum(places.values())
+    changes = [
+        out.StanceChange.model_validate(
+            {
+                **_row_fields(row, "legal_process", "received_at", "status"),
+                "status_after": plan.status_after,
+                "from_stance": plan.from_stance,
+                "from_condition": row.stance_condition,
+                "to_stance": plan.evaluation.stance.value,
+                "to_condition": plan.evaluation.condition,
+                "rule_id": plan.evaluation.rule_id,
+            }
+        )
+        for row, plan in islice(_planned(session, plans, None), limit if changing else 0)
+    ]
+    deadlines = [
+        out.DeadlineRisk.model_validate(
+            {**_row_fields(row, "penalty"), "from_stance": plan.from_stance}
+        )
+        for row, plan in islice(_planned(session, plans, when), limit if missed else 0)
+    ]
+    return out.WhatIfOut(
+        policy=compiled.document.name,
+        at=when,
+        open_demands=total,
+        changing=changing,
+        transitions=out.Transition.tally(transitions),
+        moves=out.StatusMove.tally(moves),
+        by_jurisdiction=out.Count.tally(places),
+        replies=out.Count.tally(replies),
+        changes=changes,
+        changes_truncated=len(changes) < changing,
+        deadlines_missed=missed,
+        deadlines_already_passed=passed,
+        deadlines=deadlines,
+        deadlines_truncated=len(deadlines) < missed,
+    )
+
+
+def _planned(
+    session: Session, plans: dict[_Key, _Plan], deadline_from: datetime | None
+) -> Iterator[tuple[demands.OpenRow, _Plan]]:
+    """The open demands a plan covers, by id; or, with ``deadline_from``, those newly paused
+    with a deadline at or after it, soonest first. Only affected jurisdictions are read."""
+    paused_only = deadline_from is not None
+    places = {key[0] for key, plan in plans.items() if plan.newly_paused or not paused_only}
+    rows = demands.iter_open_rows(session, jurisdictions=places, deadline_from=deadline_from)
+    for row in rows:
+        key = (row.jurisdiction, row.authority, row.kind, row.legal_process, row.status)
+        plan = plans.get((*key, row.stance, row.stance_condition))
+        if plan is not None and (plan.newly_paused or not paused_only):
+            yield row, plan
+
+
+def _row_fields(row: demands.OpenRow, *extra: str) -> dict[str, object]:
+    names = ("jurisdiction", "authority", "kind", "deadline", *extra)
+    return {"demand_id": row.id, **{name: getattr(row, name) for name in names}}
+
+
+# --- jurisdictions ----------------------------------------------------------------------------
+
+
+def _chain(session: Session) -> out.Chain:
+    """Versions that have been in force, in activation order (the last is the active one)."""
+    rows = session.scalars(
+        select(PolicyVersion)
+        .where(PolicyVersion.status.in_([VersionStatus.ACTIVE, VersionStatus.SUPERSEDED]))
+        .order_by(PolicyVersion.decided_at, PolicyVersion.id)
+    )
+    return [(version, compiled_for(version)) for version in rows]
+
+
+def jurisdiction_table(
+    session: Session, *, every_country: bool = False, at: datetime | None = None
+) -> list[out.JurisdictionRow]:
+    """Each jurisdiction with a rule in the active version or a demand (with
+    ``every_country``, every ISO 3166-1 country too) and its stance at ``at`` (default now)."""
+    when = utcnow() if at is None else as_utc(at)
+    chain = _chain(session)
+    counts = demands.jurisdiction_counts(session)
+    codes = set(counts)
+    if chain:
+        codes |= {rule.jurisdiction for rule in chain[-1][1].document.rules}
+    if every_country:
+        codes |= {str(country.alpha_2) for country in pycountry.countries}
+    return [out.JurisdictionRow.build(c, chain, when, counts.get(c, (0, 0))) for c in sorted(codes)]
+
+
+def jurisdiction_detail(session: Session, code: str) -> out.JurisdictionDetail:
+    """One jurisdiction: its stance now, the rules that concern it in the active version and
+    in every version before (newest first), and its open demands per stance."""
+    try:
+        code = normalise(code)
+    except UnknownJurisdiction as exc:
+        raise NotFound(str(exc)) from exc
+    when = utcnow()
+    chain = _chain(session)
+    row = out.JurisdictionRow.build(
+        code, chain, when, demands.jurisdiction_counts(session).get(code, (0, 0))
+    )
+    versions = history(session)
+    people = emails(session, [a for v in versions for a in (v.author, v.approver)])
+    shapes = []
+    for version in versions:
+        document = compiled_for(version).document
+        rules = [out.RuleOut.of(r) for r in document.rules if out.concerns(r, code)]
+        shapes.append((version, rules, document.default.value))
+    past = [
+        out.JurisdictionVersion(
+            version=out.VersionOut.of(version, people),
+            rules=rules,
+            default=default,
+            changed=i + 1 == len(shapes) or (rules, default) != shapes[i + 1][1:],
+        )
+        for i, (version, rules, default) in enumerate(shapes)
+    ]
+    current = next((p.rules for p in past if p.version.status is VersionStatus.ACTIVE), [])
+    stances: Counter[str] = Counter()
+    for group in demands.open_groups(session, deadline_cutoff=when, jurisdiction=code):
+        stances[group.stance or "-"] += group.count
+    return out.JurisdictionDetail(
+        row=row, rules=current, history=past, open_by_stance=out.Count.tally(stances)
+    )
