@@ -37,7 +37,8 @@ def test_without_a_policy_a_demand_is_processed_and_no_version_recorded(
     )
     assert policy.evaluations(session, demand.id) == []
     assert [e.action for e in audit.for_subject(session, f"demand:{demand.id}")] == [
-        "demand.submitted"
+        "demand.submitted",
+        "demand.verification_assessed",
     ]
 
 
@@ -79,3 +80,23 @@ def test_refused_input_writes_nothing_and_applies_no_policy(
     session.rollback()
     assert caught.value.errors[0].loc == ("authority",)
     assert demands.list_summaries(session) == []
+
+
+def test_every_received_demand_gets_a_requester_assessment(
+    session: Session, runtime: Runtime
+) -> None:
+    factories.authority(session)
+    genuine = _receive(session, runtime).demand
+    forged = flow.receive(
+        session,
+        runtime,
+        DemandIn.model_validate(
+            factories.body(reference="forged", sender="duty@police.gov.hk.example-mail.com")
+        ),
+        channel=Channel.EMAIL,
+        actor="test",
+    ).demand
+    session.commit()
+    assert genuine.verification_state in {"unverified", "verified"}
+    assert forged.verification_state == "suspicious"
+    assert any(r["signal"] == "sender-domain" for r in forged.verification_reasons)

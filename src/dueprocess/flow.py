@@ -1,20 +1,27 @@
-"""The flow a demand takes through the domains, in one place: intake, then policy.
+"""The flow a demand takes through the domains, in one place: intake, requester
+verification, then policy.
 
 Every door (the API, the officers' portal, staff entry on the command line, the demo loader)
 calls :func:`receive` rather than :func:`dueprocess.demands.service.submit`, so a demand
-gets its jurisdiction's stance the moment it is recorded, whichever way it came in. Later
-steps of the flow (requester verification, review) will be added here, in order.
+is assessed and gets its jurisdiction's stance the moment it is recorded, whichever way it
+came in. Later steps of the flow (review) will be added here, in order.
 """
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from dueprocess.authorities import service as authorities
+from dueprocess.clock import utcnow
 from dueprocess.demands import service as demands
-from dueprocess.demands.models import Channel
+from dueprocess.demands import signatures
+from dueprocess.demands.models import Channel, DemandKind
 from dueprocess.demands.schemas import DemandIn
 from dueprocess.policy import service as policy
 from dueprocess.runtime import Runtime
+
+#: Who the audit log names for the automatic requester assessment.
+VERIFICATION_ACTOR = "system:verification"
 
 
 def receive(
@@ -27,12 +34,15 @@ def receive(
     officer_id: int | None = None,
     restrict_to_authority: int | None = None,
     uploader_id: int | None = None,
+    second_factor: bool = False,
 ) -> demands.Submitted:
     """Record a demand and apply the active policy's stance to it, in the caller's transaction.
 
     Same contract as :func:`~dueprocess.demands.service.submit` (refuses bad input naming each
     field, writing nothing; a replay returns the earlier demand untouched). A newly created
-    demand is then evaluated at its ``received_at``
+    demand's requester is then assessed (:func:`~dueprocess.authorities.service.verify_requester`;
+    ``second_factor``: submitted in a web session signed in with TOTP) and the demand is
+    evaluated at its ``received_at``
     (:func:`~dueprocess.policy.service.apply_at_intake`): it may be paused, refused or
     redirected at once, with its reply queued; the audit log names ``system:policy`` as the
     actor of those steps, and ``actor`` as the submitter. The policy lock is taken first, before any
@@ -52,5 +62,17 @@ def receive(
         uploader_id=uploader_id,
     )
     if result.created:
-        policy.apply_at_intake(session, result.demand, actor=policy.SYSTEM_ACTOR)
+        demand = result.demand
+        verification = authorities.verify_requester(
+            session,
+            authority_id=demand.authority_id,
+            officer_account_id=demand.officer_id,
+            second_factor=second_factor,
+            sender=demand.sender,
+            documents_signed=signatures.documents_signed(runtime.store, demand.documents),
+            emergency=demand.kind is DemandKind.EMERGENCY_DISCLOSURE,
+            now=utcnow(),
+        )
+        demands.set_verification(session, demand, verification, actor=VERIFICATION_ACTOR)
+        policy.apply_at_intake(session, demand, actor=policy.SYSTEM_ACTOR)
     return result

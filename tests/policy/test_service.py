@@ -342,6 +342,7 @@ def test_intake_applies_the_active_stance_at_received_at(
         assert demand.policy_version_id == version.id
     assert actions(session, f"demand:{after.id}") == [
         "demand.submitted",
+        "demand.verification_assessed",
         "policy.applied",
         "demand.paused",
         "demand.reply_queued",

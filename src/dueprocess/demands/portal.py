@@ -163,6 +163,7 @@ def submit(
             officer_id=me.account_id if me.authority_scope is not None else None,
             restrict_to_authority=me.authority_scope,
             uploader_id=me.account_id,
+            second_factor=me.via == "session",
         )
         return result.demand.id
 

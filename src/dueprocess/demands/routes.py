@@ -78,6 +78,7 @@ def submit_demand(
             actor=me.actor,
             officer_id=me.account_id if me.authority_scope else None,
             restrict_to_authority=me.authority_scope,
+            uploader_id=me.account_id,
         )
         out = demands.to_out(session, result.demand)
     if not result.created:

@@ -150,6 +150,13 @@ def load(runtime: Runtime, session: Session, *, seed: int = 2020) -> DemoLogin |
         ),
         actor=ACTOR,
     )
+    for _slug, _name, email in scenario.OFFICERS:
+        accounts.verify_officer(
+            session,
+            email,
+            evidence="Demo: identity confirmed by a call-back to the authority's registry number",
+            actor=f"account:{staff.id}",
+        )
     load_policy(session, author=f"account:{staff.id}", approver=f"account:{approver.id}")
     urls = load_microblog(runtime, rng)
     for item in scenario.demands(rng, urls):
@@ -161,6 +168,7 @@ def load(runtime: Runtime, session: Session, *, seed: int = 2020) -> DemoLogin |
             channel=Channel(item.channel),
             actor=f"account:{officer.id}" if officer else ACTOR,
             officer_id=officer.id if officer and item.channel in {"portal", "api"} else None,
+            second_factor=item.channel == "portal",
         )
     login = DemoLogin(STAFF_EMAIL, password, staff.totp_secret)
     path = _login_file(runtime)

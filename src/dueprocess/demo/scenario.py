@@ -250,6 +250,31 @@ def demands(rng: random.Random, post_urls: dict[str, list[str]]) -> list[DemoDem
         summary="Emergency disclosure of subscriber information",
     )
 
+    # A forged "emergency" request from a look-alike mailbox, as in 2021-2022: verification
+    # must flag it (the sender's domain imitates police.gov.hk).
+    forged_at = _at(rng, 9, 1, 28)
+    out.append(
+        DemoDemand(
+            {
+                "authority": "hkpf-nsd",
+                "jurisdiction": "HK",
+                "reference": f"URGENT/{forged_at:%Y%m%d}/77",
+                "kind": "emergency-disclosure",
+                "legal_process": "emergency",
+                "legal_basis": {"instrument": HK_RULES, "article": "Schedule 7"},
+                "received_at": forged_at.isoformat(),
+                "deadline": (forged_at + timedelta(hours=2)).isoformat(),
+                "targets": [{"type": "account", "id": "@standnews_reporter"}],
+                "data_categories": ["subscriber", "traffic"],
+                "emergency_justification": "Imminent threat to life; respond within two hours",
+                "sender": "duty.officer@police-gov-hk.com",
+                "summary": "Emergency disclosure request received by e-mail",
+            },
+            "email",
+            None,
+        )
+    )
+
     others: list[
         tuple[str, str, str, str, dict[str, str], str, list[dict[str, str]], dict[str, Any]]
     ] = [
