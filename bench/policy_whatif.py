@@ -41,7 +41,7 @@ from dueprocess.authorities.schemas import AuthorityIn
 from dueprocess.config import Settings
 from dueprocess.demands import states
 from dueprocess.migrations import all_metadata, upgrade
-from dueprocess.policy import service as policy
+from dueprocess.policy import whatif as policy_whatif
 from dueprocess.policy.rules import KINDS, LEGAL_PROCESSES
 from dueprocess.policy.templates import template_text
 from dueprocess.runtime import Runtime
@@ -252,7 +252,7 @@ def main() -> int:
 
     def whatif() -> Any:
         with runtime.sessions() as session, session.begin():
-            return policy.whatif(session, facebook, limit=200)
+            return policy_whatif.whatif(session, facebook, limit=200)
 
     count_first, count_best, rows = best_of(3, count)
     whatif_first, whatif_best, result = best_of(3, whatif)

@@ -233,13 +233,15 @@ def whatif(
 ) -> None:
     """Show, before activating FILE, which open demands would change stance and how, and
     which deadlines would pass while they are paused. Writes nothing."""
-    from dueprocess.policy import service as policy
+    from dueprocess.policy import whatif as policy_whatif
 
     text = _read(file)
     when = _when(at)
     runtime = _runtime()
     with _work(runtime, str(file)) as session:
-        result = policy.whatif(session, text, at=when, limit=limit or None, source_name=str(file))
+        result = policy_whatif.whatif(
+            session, text, at=when, limit=limit or None, source_name=str(file)
+        )
     if as_json:
         _print_json(result.model_dump(mode="json"))
         return
@@ -357,11 +359,11 @@ def jurisdictions(
     ] = False,
 ) -> None:
     """Each jurisdiction's stance now under the active policy, and since when."""
-    from dueprocess.policy import service as policy
+    from dueprocess.policy import whatif as policy_whatif
 
     runtime = _runtime()
     with _work(runtime) as session:
-        rows = policy.jurisdiction_table(session, every_country=every_country)
+        rows = policy_whatif.jurisdiction_table(session, every_country=every_country)
     if as_json:
         _print_json([r.model_dump(mode="json") for r in rows])
         return

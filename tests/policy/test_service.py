@@ -22,6 +22,7 @@ from dueprocess.demands.models import Channel, Demand, DemandStatus, ReplyKind
 from dueprocess.demands.schemas import DemandIn
 from dueprocess.errors import Conflict, InvalidInput
 from dueprocess.policy import service as policy
+from dueprocess.policy import whatif as policy_whatif
 from dueprocess.policy.fileformat import PolicyFileError
 from dueprocess.policy.models import PolicyEvaluation, PolicyVersion, VersionStatus
 from dueprocess.policy.rules import Stance
@@ -503,11 +504,11 @@ def test_whatif_lists_exactly_the_changes_and_missed_deadlines_and_writes_nothin
     session.commit()
     # All Hong Kong demands are paused under "older pause"; the what-if changes the condition
     # of one of them only if the new text says something else. First: the same text.
-    same = policy.whatif(session, hk_rule("pause", "older pause"), at=JULY_6)
+    same = policy_whatif.whatif(session, hk_rule("pause", "older pause"), at=JULY_6)
     assert (same.open_demands, same.changing, same.changes) == (4, 0, [])
 
     before = (events(session), session.scalar(select(func.count(PolicyEvaluation.id))))
-    result = policy.whatif(session, FACEBOOK, at=JULY_6)
+    result = policy_whatif.whatif(session, FACEBOOK, at=JULY_6)
     assert result.policy == "July 2020 — Facebook/WhatsApp"
     assert (result.open_demands, result.changing) == (4, 3)
     assert [c.demand_id for c in result.changes] == [due.id, late.id, undated.id]
@@ -529,7 +530,7 @@ def test_whatif_lists_exactly_the_changes_and_missed_deadlines_and_writes_nothin
     # Now from process: lift the older pause, then ask again.
     activate(session, people, PROCESS_ALL, at=datetime(2020, 1, 2, tzinfo=UTC))
     before = (events(session), session.scalar(select(func.count(PolicyEvaluation.id))))
-    result = policy.whatif(session, FACEBOOK, at=JULY_6)
+    result = policy_whatif.whatif(session, FACEBOOK, at=JULY_6)
     assert [c.demand_id for c in result.changes] == [due.id, late.id, undated.id]
     assert {(c.from_stance, c.to_stance, c.status_after) for c in result.changes} == {
         ("process", "pause", "paused")
@@ -554,7 +555,7 @@ def test_whatif_lists_exactly_the_changes_and_missed_deadlines_and_writes_nothin
     }
 
     # A bounded list keeps exact counts.
-    short = policy.whatif(session, FACEBOOK, at=JULY_6, limit=1)
+    short = policy_whatif.whatif(session, FACEBOOK, at=JULY_6, limit=1)
     assert ([c.demand_id for c in short.changes], short.changing) == ([due.id], 3)
     assert short.changes_truncated
     assert not short.deadlines_truncated
@@ -574,7 +575,7 @@ def test_whatif_lists_exactly_the_changes_and_missed_deadlines_and_writes_nothin
 
 def test_whatif_refuses_a_bad_file(session: Session, people: dict[str, str]) -> None:
     with pytest.raises(PolicyFileError) as caught:
-        policy.whatif(session, hk_rule("pause", condition=None))
+        policy_whatif.whatif(session, hk_rule("pause", condition=None))
     assert caught.value.problems[0].rule_id == "hk-rule"
 
 
@@ -584,12 +585,12 @@ def test_whatif_refuses_a_bad_file(session: Session, people: dict[str, str]) -> 
 def test_jurisdiction_table_and_history(
     session: Session, runtime: Runtime, people: dict[str, str]
 ) -> None:
-    assert policy.jurisdiction_table(session) == []
+    assert policy_whatif.jurisdiction_table(session) == []
     first = activate(session, people, FACEBOOK, at=JULY_6)
     receive(session, runtime, authority="de-bka", jurisdiction="DE", reference="de")
     receive(session, runtime)
     session.commit()
-    rows = {r.jurisdiction: r for r in policy.jurisdiction_table(session)}
+    rows = {r.jurisdiction: r for r in policy_whatif.jurisdiction_table(session)}
     assert set(rows) == {"DE", "HK"}
     assert (rows["HK"].stance, rows["HK"].since) == ("pause", JULY_6)
     assert rows["HK"].answers[0].condition == "pending human-rights due diligence"
@@ -597,15 +598,15 @@ def test_jurisdiction_table_and_history(
     assert rows["DE"].stance == "process"
     telegram = template_text("telegram-2020")
     second = activate(session, people, telegram)
-    row = {r.jurisdiction: r for r in policy.jurisdiction_table(session)}["HK"]
+    row = {r.jurisdiction: r for r in policy_whatif.jurisdiction_table(session)}["HK"]
     assert row.stance == "mixed"
     assert {a.stance: a.applies_to for a in row.answers} == {
         "refuse": "user-data; preservation; emergency-disclosure; decryption; interception",
         "process": "removal; geo-restriction; account-restriction",
     }
-    assert len(policy.jurisdiction_table(session, every_country=True)) >= 249
+    assert len(policy_whatif.jurisdiction_table(session, every_country=True)) >= 249
 
-    detail = policy.jurisdiction_detail(session, "hk")
+    detail = policy_whatif.jurisdiction_detail(session, "hk")
     assert [h.version.id for h in detail.history] == [second.id, first.id]
     assert [r.id for r in detail.rules] == ["hk-refuse-data"]
     assert all(h.changed for h in detail.history)

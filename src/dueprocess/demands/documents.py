@@ -31,12 +31,12 @@ from pathlib import Path
 from typing import BinaryIO, Protocol, cast
 
 from dueprocess.demands import sniff
+from dueprocess.demands.pdfcheck import check_pdf
 from dueprocess.demands.sniff import (
     DEFAULT_LIMITS,
     DocumentRefused,
     MiB,
     UploadLimits,
-    check_pdf,
     check_pixels,
     format_size,
     read_chunks,

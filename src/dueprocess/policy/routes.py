@@ -22,6 +22,7 @@ from dueprocess.audit import service as audit
 from dueprocess.errors import Conflict, InvalidInput, NotFound
 from dueprocess.policy import schemas
 from dueprocess.policy import service as policy
+from dueprocess.policy import whatif as policy_whatif
 from dueprocess.policy.fileformat import PolicyFileError, PolicyProblem
 from dueprocess.policy.models import VersionStatus
 from dueprocess.policy.templates import list_templates, template_text
@@ -125,7 +126,7 @@ def whatif(request: Request, me: Read, body: schemas.WhatIfIn) -> Any:
     (default now), and which deadlines would pass while paused. Writes nothing."""
     try:
         with unit_of_work(request) as session:
-            return policy.whatif(session, body.text, at=body.at, limit=body.limit or None)
+            return policy_whatif.whatif(session, body.text, at=body.at, limit=body.limit or None)
     except PolicyFileError as exc:
         return problems_json(exc)
 
@@ -163,7 +164,7 @@ def index_page(request: Request, me: PageRead, all: bool = False) -> HTMLRespons
     """Every jurisdiction's stance in a table, the version in force, and the history."""
     with unit_of_work(request) as session:
         context = {
-            "rows": policy.jurisdiction_table(session, every_country=all),
+            "rows": policy_whatif.jurisdiction_table(session, every_country=all),
             "active": policy.active_out(session),
             "versions": policy.versions_out(session),
             "all": all,
@@ -200,7 +201,7 @@ def whatif_page(request: Request, me: PageRead, text: Text, at: Short = "") -> H
     context: dict[str, Any] = {"text": text, "at": at, "templates": list_templates()}
     try:
         with unit_of_work(request) as session:
-            context["result"] = policy.whatif(session, text, at=_when(at), limit=500)
+            context["result"] = policy_whatif.whatif(session, text, at=_when(at), limit=500)
     except (InvalidInput, NotFound) as exc:
         context.update(result=None, problems=_problems(exc))
         return _page(request, "whatif.html", context, status=422)
@@ -266,7 +267,7 @@ def reject_page(request: Request, version_id: int, me: PageApprove, reason: Shor
 def jurisdiction_page(request: Request, jurisdiction: str, me: PageRead) -> HTMLResponse:
     """One jurisdiction: its stance now, its rules, their history, its open demands."""
     with unit_of_work(request) as session:
-        detail = policy.jurisdiction_detail(session, jurisdiction)
+        detail = policy_whatif.jurisdiction_detail(session, jurisdiction)
     return _page(request, "jurisdiction.html", {"d": detail})
 
 

@@ -38,12 +38,10 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from itertools import islice
 
-import pycountry
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
@@ -57,7 +55,7 @@ from dueprocess.demands import service as demands
 from dueprocess.demands import states
 from dueprocess.demands.models import Demand, DemandStatus, ReplyKind
 from dueprocess.errors import Conflict, InvalidInput, NotFound
-from dueprocess.jurisdictions import UnknownJurisdiction, name_of, normalise
+from dueprocess.jurisdictions import name_of
 from dueprocess.policy import schemas as out
 from dueprocess.policy.fileformat import load_policy
 from dueprocess.policy.models import PolicyEvaluation, PolicyVersion, VersionStatus
@@ -68,7 +66,7 @@ S = DemandStatus
 SYSTEM_ACTOR = "system:policy"
 _LOCK_KEY = 0x706F_6C69_6379  # "policy": the advisory lock of activation vs intake
 _MAX_FUTURE = timedelta(minutes=5)
-_NO_POLICY = Evaluation(Stance.PROCESS, None, None, None, None, None, "(no active policy)")
+NO_POLICY = Evaluation(Stance.PROCESS, None, None, None, None, None, "(no active policy)")
 
 
 class NotPermitted(Conflict):
@@ -99,7 +97,7 @@ def _person(session: Session, actor: str, permission: Permission, doing: str) ->
     return account
 
 
-def _normal_text(source: str) -> str:
+def normal_text(source: str) -> str:
     # Browsers send CRLF from a textarea: store one form, so the same file hashes the same.
     return source.replace("\r\n", "\n").replace("\r", "\n")
 
@@ -143,7 +141,7 @@ def propose(
     _person(session, actor, Permission.POLICY_PROPOSE, "proposing a policy")
     if not reason.strip():
         raise InvalidInput.one(("reason",), "say why this version is proposed")
-    source = _normal_text(source)
+    source = normal_text(source)
     document = load_policy(source, source_name)
     document.compiled()
     version = PolicyVersion(
@@ -489,9 +487,7 @@ def _record(
     }
 
 
-def _facts_key(
-    session: Session, demand: Demand, slugs: dict[int, str]
-) -> tuple[str, str, str, str]:
+def facts_key(session: Session, demand: Demand, slugs: dict[int, str]) -> tuple[str, str, str, str]:
     """(jurisdiction, authority slug, kind, legal process): all a policy looks at with ``at``."""
     slug = slugs.get(demand.authority_id)
     if slug is None:
@@ -507,10 +503,10 @@ def apply_at_intake(session: Session, demand: Demand, *, actor: str) -> Evaluati
     version is recorded and nothing moves. Callers take :func:`lock_for_intake` first.
     """
     found = active(session)
-    version, evaluation = None, _NO_POLICY
+    version, evaluation = None, NO_POLICY
     if found is not None:
         version, compiled = found
-        facts = DemandFacts(*_facts_key(session, demand, {}), demand.received_at)
+        facts = DemandFacts(*facts_key(session, demand, {}), demand.received_at)
         evaluation = compiled.evaluate(facts)
     at = demand.received_at
     _apply(session, demand, version, evaluation, at=at, actor=actor, via="intake", tally=_Tally())
@@ -529,7 +525,7 @@ def _reevaluate(
     for batch in demands.iter_open_demands(session):
         rows = []
         for demand in batch:
-            key = _facts_key(session, demand, slugs)
+            key = facts_key(session, demand, slugs)
             evaluation = memo.get(key)
             if evaluation is None:
                 evaluation = memo[key] = compiled.evaluate(DemandFacts(*key, at), at)
@@ -572,194 +568,4 @@ def demand_policy(session: Session, demand_id: int) -> out.DemandPolicy:
             out.EvaluationOut.model_validate(e, from_attributes=True)
             for e in evaluations(session, demand_id)
         ],
-    )
-
-
-# --- what-if ----------------------------------------------------------------------------------
-
-_Key = tuple[str, str, str, str, str, str | None, str | None]
-
-
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    evaluation: Evaluation
-    from_stance: str
-    status_after: str
-    newly_paused: bool
-
-
-def whatif(
-    session: Session,
-    source: str,
-    *,
-    at: datetime | None = None,
-    limit: int | None = 200,
-    source_name: str = "<what-if>",
-) -> out.WhatIfOut:
-    """What activating ``source`` at ``at`` (default now) would do to the open demands.
-
-    Reads only. The open demands are counted in the database per combination of what the
-    policy looks at (jurisdiction, authority, kind, legal process) and what it would change
-    (status, recorded stance and condition); each combination is evaluated once, so the cost
-    is one grouped scan however many demands there are. Then only the demands of affected
-    jurisdictions are streamed to list the first ``limit`` changes (by id) and the first
-    ``limit`` deadlines that would pass while paused (soonest first); ``limit=None`` lists
-    all. Raises :class:`~dueprocess.policy.fileformat.PolicyFileError` for a bad file.
-    """
-    compiled = load_policy(_normal_text(source), source_name).compiled()
-    when = utcnow() if at is None else as_utc(at)
-    memo: dict[tuple[str, str, str, str], Evaluation] = {}
-    plans: dict[_Key, _Plan] = {}
-    transitions: Counter[tuple[str, str]] = Counter()
-    moves: Counter[tuple[str, str]] = Counter()
-    places: Counter[str] = Counter()
-    replies: Counter[str] = Counter()
-    total = missed = passed = 0
-    for g in demands.open_groups(session, deadline_cutoff=when):
-        total += g.count
-        facts_key = (g.jurisdiction, g.authority, g.kind, g.legal_process)
-        evaluation = memo.get(facts_key)
-        if evaluation is None:
-            facts = DemandFacts(*facts_key, when)
-            evaluation = memo[facts_key] = compiled.evaluate(facts, when, explain=False)
-        if not changes_answer(g.stance, g.stance_condition, evaluation):
-            continue
-        from_stance = g.stance or Stance.PROCESS.value
-        after = target_status(S(g.status), evaluation.stance).value
-        newly_paused = evaluation.stance is Stance.PAUSE and from_stance != Stance.PAUSE.value
-        plans[(*facts_key, g.status, g.stance, g.stance_condition)] = _Plan(
-            evaluation, from_stance, after, newly_paused
-        )
-        transitions[(from_stance, evaluation.stance.value)] += g.count
-        if after != g.status:
-            moves[(g.status, after)] += g.count
-        places[g.jurisdiction] += g.count
-        reply = reply_for(g.stance, g.stance_condition, evaluation, g.jurisdiction)
-        if reply is not None:
-            replies[reply[0].value] += g.count
-        if newly_paused:
-            missed += g.deadlines_from
-            passed += g.deadlines_before
-    changing = sum(places.values())
-    changes = [
-        out.StanceChange.model_validate(
-            {
-                **_row_fields(row, "legal_process", "received_at", "status"),
-                "status_after": plan.status_after,
-                "from_stance": plan.from_stance,
-                "from_condition": row.stance_condition,
-                "to_stance": plan.evaluation.stance.value,
-                "to_condition": plan.evaluation.condition,
-                "rule_id": plan.evaluation.rule_id,
-            }
-        )
-        for row, plan in islice(_planned(session, plans, None), limit if changing else 0)
-    ]
-    deadlines = [
-        out.DeadlineRisk.model_validate(
-            {**_row_fields(row, "penalty"), "from_stance": plan.from_stance}
-        )
-        for row, plan in islice(_planned(session, plans, when), limit if missed else 0)
-    ]
-    return out.WhatIfOut(
-        policy=compiled.document.name,
-        at=when,
-        open_demands=total,
-        changing=changing,
-        transitions=out.Transition.tally(transitions),
-        moves=out.StatusMove.tally(moves),
-        by_jurisdiction=out.Count.tally(places),
-        replies=out.Count.tally(replies),
-        changes=changes,
-        changes_truncated=len(changes) < changing,
-        deadlines_missed=missed,
-        deadlines_already_passed=passed,
-        deadlines=deadlines,
-        deadlines_truncated=len(deadlines) < missed,
-    )
-
-
-def _planned(
-    session: Session, plans: dict[_Key, _Plan], deadline_from: datetime | None
-) -> Iterator[tuple[demands.OpenRow, _Plan]]:
-    """The open demands a plan covers, by id; or, with ``deadline_from``, those newly paused
-    with a deadline at or after it, soonest first. Only affected jurisdictions are read."""
-    paused_only = deadline_from is not None
-    places = {key[0] for key, plan in plans.items() if plan.newly_paused or not paused_only}
-    rows = demands.iter_open_rows(session, jurisdictions=places, deadline_from=deadline_from)
-    for row in rows:
-        key = (row.jurisdiction, row.authority, row.kind, row.legal_process, row.status)
-        plan = plans.get((*key, row.stance, row.stance_condition))
-        if plan is not None and (plan.newly_paused or not paused_only):
-            yield row, plan
-
-
-def _row_fields(row: demands.OpenRow, *extra: str) -> dict[str, object]:
-    names = ("jurisdiction", "authority", "kind", "deadline", *extra)
-    return {"demand_id": row.id, **{name: getattr(row, name) for name in names}}
-
-
-# --- jurisdictions ----------------------------------------------------------------------------
-
-
-def _chain(session: Session) -> out.Chain:
-    """Versions that have been in force, in activation order (the last is the active one)."""
-    rows = session.scalars(
-        select(PolicyVersion)
-        .where(PolicyVersion.status.in_([VersionStatus.ACTIVE, VersionStatus.SUPERSEDED]))
-        .order_by(PolicyVersion.decided_at, PolicyVersion.id)
-    )
-    return [(version, compiled_for(version)) for version in rows]
-
-
-def jurisdiction_table(
-    session: Session, *, every_country: bool = False, at: datetime | None = None
-) -> list[out.JurisdictionRow]:
-    """Each jurisdiction with a rule in the active version or a demand (with
-    ``every_country``, every ISO 3166-1 country too) and its stance at ``at`` (default now)."""
-    when = utcnow() if at is None else as_utc(at)
-    chain = _chain(session)
-    counts = demands.jurisdiction_counts(session)
-    codes = set(counts)
-    if chain:
-        codes |= {rule.jurisdiction for rule in chain[-1][1].document.rules}
-    if every_country:
-        codes |= {str(country.alpha_2) for country in pycountry.countries}
-    return [out.JurisdictionRow.build(c, chain, when, counts.get(c, (0, 0))) for c in sorted(codes)]
-
-
-def jurisdiction_detail(session: Session, code: str) -> out.JurisdictionDetail:
-    """One jurisdiction: its stance now, the rules that concern it in the active version and
-    in every version before (newest first), and its open demands per stance."""
-    try:
-        code = normalise(code)
-    except UnknownJurisdiction as exc:
-        raise NotFound(str(exc)) from exc
-    when = utcnow()
-    chain = _chain(session)
-    row = out.JurisdictionRow.build(
-        code, chain, when, demands.jurisdiction_counts(session).get(code, (0, 0))
-    )
-    versions = history(session)
-    people = emails(session, [a for v in versions for a in (v.author, v.approver)])
-    shapes = []
-    for version in versions:
-        document = compiled_for(version).document
-        rules = [out.RuleOut.of(r) for r in document.rules if out.concerns(r, code)]
-        shapes.append((version, rules, document.default.value))
-    past = [
-        out.JurisdictionVersion(
-            version=out.VersionOut.of(version, people),
-            rules=rules,
-            default=default,
-            changed=i + 1 == len(shapes) or (rules, default) != shapes[i + 1][1:],
-        )
-        for i, (version, rules, default) in enumerate(shapes)
-    ]
-    current = next((p.rules for p in past if p.version.status is VersionStatus.ACTIVE), [])
-    stances: Counter[str] = Counter()
-    for group in demands.open_groups(session, deadline_cutoff=when, jurisdiction=code):
-        stances[group.stance or "-"] += group.count
-    return out.JurisdictionDetail(
-        row=row, rules=current, history=past, open_by_stance=out.Count.tally(stances)
     )

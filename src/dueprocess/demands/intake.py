@@ -1,0 +1,313 @@
+"""Intake: recording a demand as submitted, once, with its targets and documents.
+
+Every channel (API, portal, staff entry, import, the demo loader) reaches :func:`submit`
+through :func:`dueprocess.flow.receive`, so a demand is validated, de-duplicated and
+audited the same way whichever door it came in by. Callers use it through
+:mod:`dueprocess.demands.service`, the domain's one entry point.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+from dataclasses import dataclass
+from datetime import datetime
+
+import orjson
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dueprocess.audit import service as audit
+from dueprocess.authorities import service as authorities
+from dueprocess.clock import as_utc, utcnow
+from dueprocess.demands.documents import DocumentRefused, DocumentStore, StoredDocument
+from dueprocess.demands.models import (
+    Channel,
+    Demand,
+    DemandStatus,
+    Document,
+    Target,
+    Upload,
+)
+from dueprocess.demands.schemas import (
+    DemandIn,
+    DocumentIn,
+)
+from dueprocess.errors import FieldError, InvalidInput
+from dueprocess.jurisdictions import country_of
+
+_MAX_FUTURE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """The outcome of :func:`submit`: the demand, and whether this call created it."""
+
+    demand: Demand
+    created: bool
+
+
+def request_hash(data: DemandIn) -> str:
+    """A digest of what was asked, used to tell a retry from a different demand.
+
+    Computed over a normal form, so that what ``demand show --json`` prints hashes like the
+    submission it came from: times in UTC, documents by the SHA-256 of their bytes (inline or
+    referenced), without the idempotency key, the channel or display-only file names.
+    """
+    body = data.model_dump(mode="python", exclude={"idempotency_key", "channel", "documents"})
+    for key, value in list(body.items()):
+        if isinstance(value, datetime):
+            body[key] = as_utc(value)
+    if data.gag_order is not None and data.gag_order.until is not None:
+        body["gag_order"]["until"] = as_utc(data.gag_order.until)
+    body["documents"] = [_document_digest(d) for d in data.documents]
+    return hashlib.sha256(
+        orjson.dumps(body, option=orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z)
+    ).hexdigest()
+
+
+def _document_digest(doc: DocumentIn) -> str:
+    if doc.sha256 is not None:
+        return doc.sha256
+    try:
+        raw = base64.b64decode(doc.content_base64 or "", validate=True)
+    except (binascii.Error, ValueError):
+        return "invalid-base64"
+    return hashlib.sha256(raw).hexdigest()
+
+
+def submit(
+    session: Session,
+    data: DemandIn,
+    *,
+    channel: Channel,
+    actor: str,
+    store: DocumentStore,
+    max_document_bytes: int,
+    officer_id: int | None = None,
+    restrict_to_authority: int | None = None,
+    uploader_id: int | None = None,
+) -> Submitted:
+    """Record a new demand, or return the one an earlier identical submission created.
+
+    Raises :class:`InvalidInput` naming every bad field (nothing is written): an unknown
+    authority, a jurisdiction that is not the authority's, times out of order, a document
+    refused by the store's checks, or an idempotency key reused with a different body.
+    ``restrict_to_authority`` is set for officers, who may only submit for their own.
+    ``uploader_id`` is the submitting account (API and portal): a document cited by
+    ``sha256`` must then be an :class:`Upload` of that account (or a document already on a
+    demand); ``None`` (staff entry, import, demo) may cite any stored upload.
+    """
+    digest = request_hash(data)
+    errors = list(data.consistency_errors())
+    authority = authorities.get_by_slug(session, data.authority)
+    if authority is None or (
+        restrict_to_authority is not None and authority.id != restrict_to_authority
+    ):
+        errors.append(FieldError(("authority",), f"unknown authority {data.authority!r}"))
+    elif country_of(data.jurisdiction) != country_of(authority.jurisdiction):
+        errors.append(
+            FieldError(
+                ("jurisdiction",),
+                f"{data.jurisdiction} is not the jurisdiction of {authority.slug} "
+                f"({authority.jurisdiction})",
+            )
+        )
+    now = utcnow()
+    received_at = as_utc(data.received_at) if data.received_at else now
+    if (received_at - now).total_seconds() > _MAX_FUTURE_SECONDS:
+        errors.append(FieldError(("received_at",), "must not be in the future"))
+    if data.received_at is None:
+        if data.deadline is not None and as_utc(data.deadline) <= received_at:
+            errors.append(FieldError(("deadline",), "has already passed"))
+        gag_until = data.gag_order.until if data.gag_order else None
+        if gag_until is not None and as_utc(gag_until) <= received_at:
+            errors.append(FieldError(("gag_order", "until"), "has already passed"))
+
+    if authority is not None and data.idempotency_key and not errors:
+        earlier = session.scalar(
+            select(Demand).where(
+                Demand.authority_id == authority.id,
+                Demand.idempotency_key == data.idempotency_key,
+            )
+        )
+        if earlier is not None:
+            if earlier.request_hash != digest:
+                raise InvalidInput.one(
+                    ("idempotency_key",),
+                    "already used for a different demand; use a new key for a new demand",
+                    "idempotency_conflict",
+                )
+            return Submitted(earlier, created=False)
+    if errors:
+        raise InvalidInput(errors)
+    assert authority is not None
+
+    documents = _store_documents(session, data, store, max_document_bytes, uploader_id)
+    demand = Demand(
+        authority_id=authority.id,
+        officer_id=officer_id,
+        reference=data.reference,
+        jurisdiction=data.jurisdiction,
+        channel=channel,
+        sender=data.sender,
+        kind=data.kind,
+        legal_process=data.legal_process,
+        legal_basis_instrument=data.legal_basis.instrument,
+        legal_basis_article=data.legal_basis.article,
+        summary=data.summary,
+        data_categories=[c.value for c in data.data_categories],
+        period_start=as_utc(data.period_start) if data.period_start else None,
+        period_end=as_utc(data.period_end) if data.period_end else None,
+        received_at=received_at,
+        deadline=as_utc(data.deadline) if data.deadline else None,
+        penalty=data.penalty,
+        gag_order_basis=data.gag_order.basis if data.gag_order else None,
+        gag_order_until=(
+            as_utc(data.gag_order.until) if data.gag_order and data.gag_order.until else None
+        ),
+        emergency_justification=data.emergency_justification,
+        status=DemandStatus.RECEIVED,
+        idempotency_key=data.idempotency_key,
+        request_hash=digest,
+        targets=[
+            Target(position=i, type=t.type, identifier=t.id, note=t.note)
+            for i, t in enumerate(data.targets)
+        ],
+        documents=documents,
+    )
+    session.add(demand)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="demand.submitted",
+        subject=f"demand:{demand.id}",
+        data={
+            "authority": authority.slug,
+            "channel": channel.value,
+            "kind": demand.kind.value,
+            "request_hash": digest,
+            "targets": len(demand.targets),
+            "documents": [d.sha256 for d in documents],
+        },
+    )
+    return Submitted(demand, created=True)
+
+
+def _store_documents(
+    session: Session,
+    data: DemandIn,
+    store: DocumentStore,
+    max_bytes: int,
+    uploader_id: int | None = None,
+) -> list[Document]:
+    """The demand's documents as rows to add; :class:`InvalidInput` naming each bad one.
+
+    A ``sha256`` reference is resolved to an :class:`Upload` or to a document already on a
+    demand (the behaviour before uploads existed), and the bytes must still be in the store.
+    With ``uploader_id`` (an account submitting through the API or portal) only what that
+    account sent counts: its own uploads, and documents on demands it submitted itself, so a
+    token that learns another authority's document hash cannot attach the document to its
+    own demand and download it. Without (staff entry, import, demo) any stored upload or
+    document may be cited. Someone else's file gets the same answer as an unknown hash, so
+    nothing can be probed. All references are looked up in at most two queries.
+    """
+    errors: list[FieldError] = []
+    documents: list[Document] = []
+    wanted = sorted({d.sha256 for d in data.documents if d.sha256 is not None})
+    uploads: dict[str, Upload] = {}
+    known: dict[str, Document] = {}
+    if wanted:
+        first_upload = (
+            select(func.min(Upload.id)).where(Upload.sha256.in_(wanted)).group_by(Upload.sha256)
+        )
+        if uploader_id is not None:
+            first_upload = first_upload.where(Upload.account_id == uploader_id)
+        for upload in session.scalars(select(Upload).where(Upload.id.in_(first_upload))):
+            uploads[upload.sha256] = upload
+        missing = [h for h in wanted if h not in uploads]
+        if missing:
+            first = (
+                select(func.min(Document.id))
+                .where(Document.sha256.in_(missing))
+                .group_by(Document.sha256)
+            )
+            if uploader_id is not None:
+                first = first.join(Demand, Demand.id == Document.demand_id).where(
+                    Demand.officer_id == uploader_id
+                )
+            for document in session.scalars(select(Document).where(Document.id.in_(first))):
+                known[document.sha256] = document
+    for i, doc in enumerate(data.documents):
+        loc: tuple[str | int, ...] = ("documents", i)
+        if doc.sha256 is not None:
+            found: Upload | Document | None = uploads.get(doc.sha256) or known.get(doc.sha256)
+            if found is None or not store.exists(doc.sha256):
+                errors.append(FieldError((*loc, "sha256"), "no stored document has this hash"))
+                continue
+            documents.append(
+                Document(
+                    sha256=found.sha256,
+                    size=found.size,
+                    media_type=found.media_type,
+                    filename=doc.filename or found.filename,
+                )
+            )
+            continue
+        try:
+            raw = base64.b64decode(doc.content_base64 or "", validate=True)
+        except (binascii.Error, ValueError):
+            errors.append(FieldError((*loc, "content_base64"), "is not valid base64"))
+            continue
+        try:
+            stored = store.put(io.BytesIO(raw), doc.filename, max_bytes=max_bytes)
+        except DocumentRefused as exc:
+            errors.append(FieldError((*loc, "content_base64"), exc.reason))
+            continue
+        documents.append(
+            Document(
+                sha256=stored.sha256,
+                size=stored.size,
+                media_type=stored.media_type,
+                filename=stored.filename,
+            )
+        )
+    if errors:
+        raise InvalidInput(errors)
+    return documents
+
+
+def record_upload(
+    session: Session, stored: StoredDocument, *, account_id: int | None, actor: str
+) -> Upload:
+    """Record that ``account_id`` uploaded ``stored`` (already in the store), audited as
+    ``document.uploaded``. Only that account may then cite it by hash (see :func:`submit`).
+
+    Uploading the same bytes twice records two rows (each upload is its own event); the
+    store keeps the bytes once.
+    """
+    upload = Upload(
+        sha256=stored.sha256,
+        size=stored.size,
+        media_type=stored.media_type,
+        filename=stored.filename,
+        account_id=account_id,
+    )
+    session.add(upload)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="document.uploaded",
+        subject=f"upload:{upload.id}",
+        data={
+            "sha256": stored.sha256,
+            "size": stored.size,
+            "media_type": stored.media_type,
+            "filename": stored.filename,
+        },
+    )
+    return upload
