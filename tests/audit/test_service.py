@@ -188,3 +188,26 @@ def test_export_verifies_standalone(chain: tuple[Session, list[bytes], Path]) ->
     session.rollback()
     assert verify_export(lines, keys).ok
     assert lines[-1].startswith(b'{"checkpoints":2,"events":20')
+
+
+def test_events_of_a_rolled_back_savepoint_are_dropped_others_kept(session: Session) -> None:
+    audit.record(session, actor="test", action="test.before")
+    savepoint = session.begin_nested()
+    audit.record(session, actor="test", action="test.inside")
+    savepoint.rollback()
+    kept = session.begin_nested()
+    audit.record(session, actor="test", action="test.released")
+    kept.commit()
+    audit.record(session, actor="test", action="test.after")
+    session.commit()
+    rows = list(session.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
+    assert [r.action for r in rows] == ["test.before", "test.released", "test.after"]
+    assert [r.prev for r in rows[1:]] == [r.hash for r in rows[:-1]]
+
+
+def test_reads_inside_the_transaction_see_pending_events(session: Session) -> None:
+    audit.record(session, actor="test", action="demand.viewed", subject="demand:1")
+    assert [e.action for e in audit.for_subject(session, "demand:1")] == ["demand.viewed"]
+    session.rollback()
+    assert audit.for_subject(session, "demand:1") == []
+    session.rollback()

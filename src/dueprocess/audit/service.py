@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from dueprocess.audit.chain import (
     GENESIS,
+    check_event_fields,
     event_hash,
     generate_signing_key,
     load_signing_key,
@@ -38,10 +39,13 @@ from dueprocess.clock import isoformat_z, utcnow
 # Any 64-bit constant: the advisory lock every PostgreSQL audit writer takes.
 _PG_LOCK_KEY = 0x6475_6570_726F_63  # "dueproc"
 _HEAD_KEY = "dueprocess.audit.head"
+_PENDING_KEY = "dueprocess.audit.pending"
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_head(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_PENDING_KEY, None)  # nothing outlives the outermost transaction
     # The cached head is only valid inside the transaction that holds the lock, and only
     # while nothing it covers was rolled back: a savepoint that ends (released or rolled
     # back) forgets it too, and the next append reads the head again.
@@ -121,6 +125,16 @@ def _plain(data: Mapping[str, Any]) -> dict[str, Any]:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    when: datetime
+    actor: str
+    action: str
+    subject: str | None
+    data: dict[str, Any]
+    recorded_in: SessionTransaction | None
+
+
 def record(
     session: Session,
     *,
@@ -129,44 +143,99 @@ def record(
     subject: str | None = None,
     data: Mapping[str, Any] | None = None,
     at: datetime | None = None,
-) -> dict[str, Any]:
-    """Append one event to the chain in the current transaction and return its fields.
+) -> None:
+    """Record one event in the current transaction; it is chained when the transaction commits.
 
     ``actor`` names who acted (``account:12``, ``system``, ``cli``); ``action`` is a dotted
-    verb (``demand.submitted``); ``subject`` the object (``demand:42``).
+    verb (``demand.submitted``); ``subject`` the object (``demand:42``). ``data`` is checked
+    now (``ValueError`` for what cannot be hashed unambiguously, such as floats), so a bad
+    event fails where it is recorded, not at commit.
     """
-    seq, prev = _head(session)
     when = at or utcnow()
-    fields: dict[str, Any] = {
-        "seq": seq + 1,
-        "at": isoformat_z(when),
-        "actor": actor,
-        "action": action,
-        "subject": subject,
-        "data": _plain(data or {}),
-        "prev": prev,
-    }
-    digest = event_hash(fields)
+    plain = _plain(data or {})
+    check_event_fields(
+        {
+            "seq": 1,
+            "at": isoformat_z(when),
+            "actor": actor,
+            "action": action,
+            "subject": subject,
+            "data": plain,
+            "prev": GENESIS,
+        }
+    )
+    session.connection()  # begin the transaction now, so the event belongs to it
+    innermost = session.get_nested_transaction() or session.get_transaction()
+    pending: list[_Pending] = session.info.setdefault(_PENDING_KEY, [])
+    pending.append(_Pending(when, actor, action, subject, plain, innermost))
+
+
+def append_pending(session: Session) -> int:
+    """Chain and insert the events recorded in this transaction so far; how many were.
+
+    Called by ``before_commit``; callers that read the log inside a transaction call it
+    first. Takes the writers' lock (held until the transaction ends).
+    """
+    pending: list[_Pending] | None = session.info.pop(_PENDING_KEY, None)
+    if not pending:
+        return 0
+    seq, prev = _head(session)
     statement = _insert_for(session.get_bind().dialect)
-    cursor = _cursor(session)
-    try:
-        cursor.execute(
-            statement.sql,
+    rows = []
+    for item in pending:
+        seq += 1
+        fields: dict[str, Any] = {
+            "seq": seq,
+            "at": isoformat_z(item.when),
+            "actor": item.actor,
+            "action": item.action,
+            "subject": item.subject,
+            "data": item.data,
+            "prev": prev,
+        }
+        digest = event_hash(fields)
+        rows.append(
             (
-                seq + 1,
-                statement.at(when),
-                actor,
-                action,
-                subject,
-                orjson.dumps(fields["data"]).decode(),
+                seq,
+                statement.at(item.when),
+                item.actor,
+                item.action,
+                item.subject,
+                orjson.dumps(item.data).decode(),
                 prev,
                 digest,
-            ),
+            )
         )
+        prev = digest
+    cursor = _cursor(session)
+    try:
+        cursor.executemany(statement.sql, rows)
     finally:
         cursor.close()
-    session.info[_HEAD_KEY] = (seq + 1, digest)
-    return {**fields, "hash": digest}
+    session.info[_HEAD_KEY] = (seq, prev)
+    return len(rows)
+
+
+@event.listens_for(Session, "before_commit")
+def _append_before_commit(session: Session) -> None:
+    append_pending(session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    # Events recorded in the transaction that rolled back, or in one nested inside it, go.
+    pending: list[_Pending] | None = session.info.get(_PENDING_KEY)
+    if not pending:
+        return
+
+    def inside(transaction: SessionTransaction | None) -> bool:
+        while transaction is not None:
+            if transaction is previous_transaction:
+                return True
+            transaction = transaction.parent
+        return False
+
+    session.info[_PENDING_KEY] = [p for p in pending if not inside(p.recorded_in)]
 
 
 def event_fields(row: AuditEvent) -> dict[str, Any]:
@@ -191,7 +260,8 @@ class Head:
 
 
 def head(session: Session) -> Head:
-    """The current head, read without taking the writers' lock."""
+    """The current head, read without taking the writers' lock (events still pending in this
+    transaction are not in it)."""
     row = session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()
@@ -200,6 +270,7 @@ def head(session: Session) -> Head:
 
 def for_subject(session: Session, subject: str) -> list[AuditEvent]:
     """Every event about one object, oldest first (a demand's page shows these)."""
+    append_pending(session)
     return list(
         session.scalars(
             select(AuditEvent).where(AuditEvent.subject == subject).order_by(AuditEvent.seq)
@@ -218,6 +289,7 @@ def search(
     limit: int = 200,
 ) -> list[AuditEvent]:
     """Events matching every given filter, newest first. ``action`` may end in ``*``."""
+    append_pending(session)
     query = select(AuditEvent)
     if action:
         if action.endswith("*"):
@@ -285,6 +357,7 @@ def checkpoint(session: Session, key: Ed25519PrivateKey) -> AuditCheckpoint | No
     Runs in the caller's transaction and takes the writers' lock first, so the signed head
     is the chain's real head at that moment.
     """
+    append_pending(session)
     seq, head_hash = _head(session)
     last = session.scalar(select(func.max(AuditCheckpoint.seq)))
     if seq == 0 or (last is not None and last >= seq):

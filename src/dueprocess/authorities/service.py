@@ -179,6 +179,9 @@ def verify_requester(
         if officer.credentials_changed_at > vetted:
             changed_days = max(0, (now - officer.credentials_changed_at).days)
     day_ago = now - timedelta(hours=24)
+    baseline, last_day = demands.received_volume(
+        session, authority.id, since=day_ago - timedelta(days=BASELINE_DAYS), split=day_ago
+    )
     signals = RequesterSignals(
         authority_status=authority.status,
         officer_present=officer is not None,
@@ -190,9 +193,7 @@ def verify_requester(
         official_domains=tuple(authority.official_domains),
         documents_signed=documents_signed,
         emergency=emergency,
-        received_last_24h=demands.count_received(session, authority.id, since=day_ago),
-        received_baseline=demands.count_received(
-            session, authority.id, since=day_ago - timedelta(days=BASELINE_DAYS), until=day_ago
-        ),
+        received_last_24h=last_day,
+        received_baseline=baseline,
     )
     return assess(signals)

@@ -103,6 +103,7 @@ class Demand(Base):
     __table_args__ = (
         UniqueConstraint("authority_id", "idempotency_key", name="uq_demand_idempotency"),
         Index("ix_demand_status_received", "status", "received_at"),
+        Index("ix_demand_authority_received", "authority_id", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -57,6 +57,21 @@ def count_received(
     return int(session.scalar(query) or 0)
 
 
+def received_volume(
+    session: Session, authority_id: int, *, since: datetime, split: datetime
+) -> tuple[int, int]:
+    """The authority's demands received in ``[since, split)`` and from ``split`` on, in one
+    index range scan (``ix_demand_authority_received``); requester verification compares
+    the last day (after ``split``) with the authority's usual volume (before it)."""
+    recent = Demand.received_at >= split
+    query = select(
+        func.count(Demand.id) - func.sum(case((recent, 1), else_=0)),
+        func.sum(case((recent, 1), else_=0)),
+    ).where(Demand.authority_id == authority_id, Demand.received_at >= since)
+    row = session.execute(query).one()
+    return int(row[0] or 0), int(row[1] or 0)
+
+
 @dataclass(frozen=True, slots=True)
 class OpenGroup:
     """Open demands alike in everything a policy looks at, and in their recorded stance.

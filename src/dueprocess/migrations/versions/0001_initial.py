@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 17:34:00.235562
+Create Date: 2026-11-25 18:17:33.153765
 """
 
 from __future__ import annotations
@@ -173,6 +173,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('demand', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_demand_authority_id'), ['authority_id'], unique=False)
+        batch_op.create_index('ix_demand_authority_received', ['authority_id', 'received_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_demand_jurisdiction'), ['jurisdiction'], unique=False)
         batch_op.create_index(batch_op.f('ix_demand_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_demand_received_at'), ['received_at'], unique=False)
@@ -318,6 +319,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_demand_received_at'))
         batch_op.drop_index(batch_op.f('ix_demand_kind'))
         batch_op.drop_index(batch_op.f('ix_demand_jurisdiction'))
+        batch_op.drop_index('ix_demand_authority_received')
         batch_op.drop_index(batch_op.f('ix_demand_authority_id'))
 
     op.drop_table('demand')
