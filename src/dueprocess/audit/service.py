@@ -209,7 +209,10 @@ def append_pending(session: Session) -> int:
         prev = digest
     cursor = _cursor(session)
     try:
-        cursor.executemany(statement.sql, rows)
+        if len(rows) == 1:
+            cursor.execute(statement.sql, rows[0])  # executemany costs more for one row
+        else:
+            cursor.executemany(statement.sql, rows)
     finally:
         cursor.close()
     session.info[_HEAD_KEY] = (seq, prev)
