@@ -59,7 +59,7 @@ def main() -> None:
     _round(runtime, 200, 0)  # warm-up
     for r in range(args.rounds):
         with_audit.append(_round(runtime, args.per_round, (2 * r + 1) * args.per_round))
-        audit.record = no_audit  # type: ignore[assignment]
+        audit.record = no_audit
         try:
             without.append(_round(runtime, args.per_round, (2 * r + 2) * args.per_round))
         finally:
