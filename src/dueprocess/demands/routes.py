@@ -16,6 +16,7 @@ from dueprocess.demands import callbacks
 from dueprocess.demands import service as demands
 from dueprocess.demands.models import Channel, DemandStatus
 from dueprocess.demands.schemas import DemandIn, DemandOut, DemandSummary
+from dueprocess.policy import service as policy
 from dueprocess.web.auth import requires, requires_page
 from dueprocess.web.deps import TEMPLATES, runtime_of, unit_of_work
 
@@ -147,8 +148,11 @@ def demand_page(request: Request, demand_id: int, me: PageReadGrant) -> HTMLResp
             if me.authority_scope is None
             else {}
         )
+        policy_panel = policy.demand_policy(session, demand_id)
     return TEMPLATES.TemplateResponse(
-        request, "demands/show.html", {"d": shown, "trail": trail, **checks}
+        request,
+        "demands/show.html",
+        {"d": shown, "trail": trail, "policy_panel": policy_panel, **checks},
     )
 
 

@@ -166,7 +166,11 @@ def load(runtime: Runtime, session: Session, *, seed: int = 2020) -> DemoLogin |
             runtime,
             DemandIn.model_validate(item.body),
             channel=Channel(item.channel),
-            actor=f"account:{officer.id}" if officer else ACTOR,
+            # A demand from the portal or the API is the officer's act; one that came by
+            # e-mail or post was entered by staff (here, the demo loader).
+            actor=f"account:{officer.id}"
+            if officer and item.channel in {"portal", "api"}
+            else ACTOR,
             officer_id=officer.id if officer and item.channel in {"portal", "api"} else None,
             second_factor=item.channel == "portal",
         )

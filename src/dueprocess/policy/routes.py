@@ -27,7 +27,7 @@ from dueprocess.policy.fileformat import PolicyFileError, PolicyProblem
 from dueprocess.policy.models import VersionStatus
 from dueprocess.policy.templates import list_templates, template_text
 from dueprocess.web.auth import requires, requires_page
-from dueprocess.web.deps import TEMPLATES, runtime_of, unit_of_work
+from dueprocess.web.deps import TEMPLATES, unit_of_work
 
 api = APIRouter(prefix="/api/v1/policy", tags=["policy"])
 pages = APIRouter(include_in_schema=False)
@@ -270,13 +270,3 @@ def jurisdiction_page(request: Request, jurisdiction: str, me: PageRead) -> HTML
         detail = policy_whatif.jurisdiction_detail(session, jurisdiction)
     return _page(request, "jurisdiction.html", {"d": detail})
 
-
-def demand_policy(request: Request, demand_id: int) -> schemas.DemandPolicy:
-    """For the demand page's policy panel (``policy/_demand.html``, included by
-    ``demands/show.html``): read in a transaction of its own, after the page's route has
-    checked the reader may see the demand. Registered as a template global below."""
-    with runtime_of(request).sessions() as session, session.begin():
-        return policy.demand_policy(session, demand_id)
-
-
-TEMPLATES.env.globals["demand_policy"] = demand_policy
