@@ -44,12 +44,18 @@ class DemoLogin:
     email: str
     password: str
     totp_secret: str | None
+    approver_totp_secret: str | None = None
 
     def describe(self) -> str:
         """The lines ``scripts/start`` prints."""
         lines = [f"demo staff login: {self.email} / {self.password}"]
         if self.totp_secret:
             lines.append(f"  second factor (TOTP secret for an authenticator): {self.totp_secret}")
+        if self.approver_totp_secret:
+            lines.append(
+                f"demo approver login (four eyes): {APPROVER_EMAIL} / {self.password}, "
+                f"TOTP secret for an authenticator: {self.approver_totp_secret}"
+            )
         return "\n".join(lines)
 
 
@@ -62,8 +68,9 @@ def saved_login(runtime: Runtime) -> DemoLogin | None:
     path = _login_file(runtime)
     if not path.exists():
         return None
-    email, password, totp = ([*path.read_text(encoding="utf-8").splitlines(), "", "", ""])[:3]
-    return DemoLogin(email, password, totp or None)
+    lines = [*path.read_text(encoding="utf-8").splitlines(), "", "", "", ""]
+    email, password, totp, approver_totp = lines[:4]
+    return DemoLogin(email, password, totp or None, approver_totp or None)
 
 
 def load_microblog(runtime: Runtime, rng: random.Random) -> dict[str, list[str]]:
@@ -174,11 +181,13 @@ def load(runtime: Runtime, session: Session, *, seed: int = 2020) -> DemoLogin |
             officer_id=officer.id if officer and item.channel in {"portal", "api"} else None,
             second_factor=item.channel == "portal",
         )
-    login = DemoLogin(STAFF_EMAIL, password, staff.totp_secret)
+    login = DemoLogin(STAFF_EMAIL, password, staff.totp_secret, approver.totp_secret)
     path = _login_file(runtime)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
-        f"{login.email}\n{login.password}\n{login.totp_secret or ''}\n", encoding="utf-8"
+        f"{login.email}\n{login.password}\n{login.totp_secret or ''}\n"
+        f"{login.approver_totp_secret or ''}\n",
+        encoding="utf-8",
     )
     path.chmod(0o600)
     return login
