@@ -143,3 +143,21 @@ def live_server(runtime: Runtime) -> Iterator[LiveServer]:
     """A real HTTP server on the test's runtime."""
     with LiveServer(runtime) as server:
         yield server
+
+
+@pytest.fixture
+def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The command line pointed at the test's database and data directory, initialised."""
+    from typer.testing import CliRunner
+
+    from dueprocess.cli import app
+
+    env = {
+        "DUEPROCESS_DATABASE_URL": settings.database_url,
+        "DUEPROCESS_DATA_DIR": str(settings.data_dir),
+        "DUEPROCESS_DEMO_DATABASE_URL": settings.demo_database_url,
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert CliRunner().invoke(app, ["init"]).exit_code == 0
+    return env

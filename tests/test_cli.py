@@ -8,26 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from dueprocess.cli import app
-from dueprocess.config import Settings
 from tests import factories
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    env = {
-        "DUEPROCESS_DATABASE_URL": settings.database_url,
-        "DUEPROCESS_DATA_DIR": str(settings.data_dir),
-        "DUEPROCESS_DEMO_DATABASE_URL": settings.demo_database_url,
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    return env
 
 
 def test_submit_show_round_trip_and_list(cli_env: dict[str, str], tmp_path: Path) -> None:

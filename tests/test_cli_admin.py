@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 import dueprocess.audit.verify
@@ -17,19 +16,6 @@ from dueprocess.cli import app
 from dueprocess.config import Settings
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    env = {
-        "DUEPROCESS_DATABASE_URL": settings.database_url,
-        "DUEPROCESS_DATA_DIR": str(settings.data_dir),
-        "DUEPROCESS_DEMO_DATABASE_URL": settings.demo_database_url,
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    assert runner.invoke(app, ["init"]).exit_code == 0
-    return env
 
 
 def test_user_add_list_disable(cli_env: dict[str, str]) -> None:

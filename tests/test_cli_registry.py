@@ -13,22 +13,8 @@ import dueprocess.cli_registry  # noqa: F401 - registers the authority commands
 from dueprocess.accounts import service as accounts
 from dueprocess.audit import service as audit
 from dueprocess.cli import app
-from dueprocess.config import Settings
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    env = {
-        "DUEPROCESS_DATABASE_URL": settings.database_url,
-        "DUEPROCESS_DATA_DIR": str(settings.data_dir),
-        "DUEPROCESS_DEMO_DATABASE_URL": settings.demo_database_url,
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    assert runner.invoke(app, ["init"]).exit_code == 0
-    return env
 
 
 HKPF = [

@@ -10,7 +10,6 @@ from typer.testing import CliRunner
 
 from dueprocess import cli_admin, cli_policy  # noqa: F401 - register the commands
 from dueprocess.cli import app
-from dueprocess.config import Settings
 from dueprocess.policy.templates import list_templates, template_text
 
 runner = CliRunner()
@@ -23,19 +22,6 @@ rules:
     stance: pause
     condition: pending review
 """
-
-
-@pytest.fixture
-def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    env = {
-        "DUEPROCESS_DATABASE_URL": settings.database_url,
-        "DUEPROCESS_DATA_DIR": str(settings.data_dir),
-        "DUEPROCESS_DEMO_DATABASE_URL": settings.demo_database_url,
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    assert runner.invoke(app, ["init"]).exit_code == 0
-    return env
 
 
 def _file(tmp_path: Path, text: str, name: str = "policy.yaml") -> str:
