@@ -143,7 +143,7 @@ def demo(
     out.print("demo loaded" if login else "demo already loaded")
     login = login or loader.saved_login(runtime)
     if login:
-        out.print(login.describe(), markup=False, highlight=False)
+        print(login.describe())  # plain: a wrapped password is hard to copy
     if not no_serve:
         serve(host=host, port=port, workers=1)
 
