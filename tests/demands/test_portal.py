@@ -366,6 +366,8 @@ def test_oversized_uploads_are_refused(
     huge = pdf_bytes() + b"%" * runtime.settings.max_body_bytes
     answer = post_form(portal, "/portal/demands/new", good_fields(), huge)
     assert answer.status_code == 413
+    assert "larger than the limit" in answer.text
+    assert answer.headers["content-type"].startswith("text/html")
     assert count(session, Demand.id) == 0
     assert count(session, Upload.id) == 0
 

@@ -123,6 +123,8 @@ def test_every_route_declares_the_expected_permission(runtime: Runtime) -> None:
         assert declared != "undeclared", f"{_key(route)} declares no permission"
     unknown = set(seen) - set(DECLARED)
     assert not unknown, f"routes missing from the permission matrix: {sorted(unknown)}"
+    gone = set(DECLARED) - set(seen)
+    assert not gone, f"routes in the permission matrix that the app no longer has: {sorted(gone)}"
     for key, permission in seen.items():
         assert str(permission) == DECLARED[key], key
 

@@ -16,7 +16,18 @@ class _TooLarge(Exception):
     pass
 
 
-def _refusal(limit: int) -> bytes:
+def _refusal(limit: int, page: bool) -> tuple[bytes, bytes]:
+    """The 413 body and its content type: the API's error shape, or a page for a person."""
+    if page:
+        size = f"{limit / (1024 * 1024):.1f} MB"
+        html = (
+            "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">"
+            "<title>Too large · dueprocess</title><h1>Too large</h1>"
+            f"<p role=\"alert\">What you sent is larger than the limit of {size}, so nothing "
+            "was saved. Go back, choose a smaller file (or split the document), and send the "
+            "form again.</p></html>"
+        )
+        return html.encode(), b"text/html; charset=utf-8"
     detail = [
         {
             "loc": ["body"],
@@ -24,7 +35,7 @@ def _refusal(limit: int) -> bytes:
             "type": "too_large",
         }
     ]
-    return json.dumps({"detail": detail}).encode()
+    return json.dumps({"detail": detail}).encode(), b"application/json"
 
 
 class BodySizeLimit:
@@ -45,7 +56,7 @@ class BodySizeLimit:
                 except ValueError:
                     declared = 0
                 if declared > self.limit:
-                    await self._refuse(send)
+                    await self._refuse(send, str(scope.get("path", "")))
                     return
         seen = 0
         too_large = False
@@ -68,7 +79,7 @@ class BodySizeLimit:
             if too_large:
                 if message["type"] == "http.response.start" and not replaced:
                     replaced = True
-                    await self._refuse(send)
+                    await self._refuse(send, str(scope.get("path", "")))
                 return
             await send(message)
 
@@ -77,16 +88,16 @@ class BodySizeLimit:
         except _TooLarge:
             if not replaced:
                 replaced = True
-                await self._refuse(send)
+                await self._refuse(send, str(scope.get("path", "")))
 
-    async def _refuse(self, send: Send) -> None:
-        body = _refusal(self.limit)
+    async def _refuse(self, send: Send, path: str) -> None:
+        body, content_type = _refusal(self.limit, page=not path.startswith("/api/"))
         await send(
             {
                 "type": "http.response.start",
                 "status": 413,
                 "headers": [
-                    (b"content-type", b"application/json"),
+                    (b"content-type", content_type),
                     (b"content-length", str(len(body)).encode()),
                     (b"connection", b"close"),
                 ],
