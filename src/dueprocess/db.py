@@ -124,3 +124,23 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit when the block ends normally, roll back on any exception."""
     with factory() as session, session.begin():
         yield session
+
+
+_MEMO_KEY = "dueprocess.transaction_memo"
+
+
+def transaction_memo(session: Session) -> dict[object, object]:
+    """A dict that lives as long as the session's outermost transaction.
+
+    For facts that cannot change while the transaction holds its locks (the active policy
+    version under the intake lock, a registry row looked up by slug), so a batch of demands
+    reads them once instead of once per demand.
+    """
+    memo: dict[object, object] = session.info.setdefault(_MEMO_KEY, {})
+    return memo
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_memo(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop(_MEMO_KEY, None)

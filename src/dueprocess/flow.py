@@ -15,7 +15,7 @@ from dueprocess.authorities import service as authorities
 from dueprocess.clock import utcnow
 from dueprocess.demands import service as demands
 from dueprocess.demands import signatures
-from dueprocess.demands.models import Channel, DemandKind
+from dueprocess.demands.models import Channel, Demand, DemandKind
 from dueprocess.demands.schemas import DemandIn
 from dueprocess.policy import service as policy
 from dueprocess.runtime import Runtime
@@ -63,16 +63,24 @@ def receive(
     )
     if result.created:
         demand = result.demand
-        verification = authorities.verify_requester(
-            session,
-            authority_id=demand.authority_id,
-            officer_account_id=demand.officer_id,
-            second_factor=second_factor,
-            sender=demand.sender,
-            documents_signed=signatures.documents_signed(runtime.store, demand.documents),
-            emergency=demand.kind is DemandKind.EMERGENCY_DISCLOSURE,
-            now=utcnow(),
-        )
-        demands.set_verification(session, demand, verification, actor=VERIFICATION_ACTOR)
-        policy.apply_at_intake(session, demand, actor=policy.SYSTEM_ACTOR)
+        with session.no_autoflush:  # the steps below change the demand; one flush at the end
+            _assess_and_apply(session, runtime, demand, second_factor=second_factor)
     return result
+
+
+def _assess_and_apply(
+    session: Session, runtime: Runtime, demand: Demand, *, second_factor: bool
+) -> None:
+    """Requester verification, then the jurisdiction policy, on a just-recorded demand."""
+    verification = authorities.verify_requester(
+        session,
+        authority_id=demand.authority_id,
+        officer_account_id=demand.officer_id,
+        second_factor=second_factor,
+        sender=demand.sender,
+        documents_signed=signatures.documents_signed(runtime.store, demand.documents),
+        emergency=demand.kind is DemandKind.EMERGENCY_DISCLOSURE,
+        now=utcnow(),
+    )
+    demands.set_verification(session, demand, verification, actor=VERIFICATION_ACTOR)
+    policy.apply_at_intake(session, demand, actor=policy.SYSTEM_ACTOR)

@@ -21,6 +21,7 @@ from dueprocess.authorities.verification import (
     Verification,
     assess,
 )
+from dueprocess.db import transaction_memo
 from dueprocess.errors import InvalidInput, NotFound
 
 #: A credentials change this close to account creation is the initial setting, not a change.
@@ -28,8 +29,17 @@ _CREATION_SLACK = timedelta(minutes=1)
 
 
 def get_by_slug(session: Session, slug: str) -> Authority | None:
-    """The authority with this slug, or None."""
-    return session.scalar(select(Authority).where(Authority.slug == slug.lower()))
+    """The authority with this slug, or None. Found ones are remembered for the rest of the
+    transaction (slugs never change), so a batch from one authority looks it up once."""
+    memo = transaction_memo(session)
+    key = ("authority.slug", slug.lower())
+    found = memo.get(key)
+    if isinstance(found, Authority):
+        return found
+    authority = session.scalar(select(Authority).where(Authority.slug == slug.lower()))
+    if authority is not None:
+        memo[key] = authority
+    return authority
 
 
 def get(session: Session, authority_id: int) -> Authority | None:

@@ -7,6 +7,7 @@ itself lives in :mod:`dueprocess.demands.intake` and the read models in
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, BinaryIO
 
 from sqlalchemy import func, select
@@ -221,14 +222,13 @@ def queue_reply(
 ) -> Reply:
     """Queue a message to the requester (the portal and API show it; ``sent_at`` when sent)."""
     reply = Reply(demand_id=demand.id, kind=kind, text=text)
-    session.add(reply)
-    session.flush()
+    session.add(reply)  # written at the next flush; no flush here, a batch writes them together
     audit.record(
         session,
         actor=actor,
         action="demand.reply_queued",
         subject=f"demand:{demand.id}",
-        data={"reply": reply.id, "kind": kind.value},
+        data={"kind": kind.value, "text_sha256": hashlib.sha256(text.encode()).hexdigest()},
     )
     return reply
 

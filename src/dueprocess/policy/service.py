@@ -51,6 +51,7 @@ from dueprocess.accounts.permissions import Permission, permissions_of
 from dueprocess.audit import service as audit
 from dueprocess.authorities import service as authorities
 from dueprocess.clock import as_utc, isoformat_z, utcnow
+from dueprocess.db import transaction_memo
 from dueprocess.demands import service as demands
 from dueprocess.demands import states
 from dueprocess.demands.models import Demand, DemandStatus, ReplyKind
@@ -65,6 +66,8 @@ S = DemandStatus
 #: Who applies a stance at intake in the audit log: the policy, not the person submitting.
 SYSTEM_ACTOR = "system:policy"
 _LOCK_KEY = 0x706F_6C69_6379  # "policy": the advisory lock of activation vs intake
+_INTAKE_LOCKED = "policy.intake_locked"
+_ACTIVE = "policy.active"
 _MAX_FUTURE = timedelta(minutes=5)
 NO_POLICY = Evaluation(Stance.PROCESS, None, None, None, None, None, "(no active policy)")
 
@@ -83,8 +86,13 @@ def _lock(session: Session, *, exclusive: bool) -> None:
 
 
 def lock_for_intake(session: Session) -> None:
-    """Wait for any activation in progress; call before the transaction's first audit write."""
-    _lock(session, exclusive=False)
+    """Wait for any activation in progress; call before the transaction's first audit write.
+
+    Taken once per transaction (a batch of demands shares it)."""
+    memo = transaction_memo(session)
+    if not memo.get(_INTAKE_LOCKED):
+        _lock(session, exclusive=False)
+        memo[_INTAKE_LOCKED] = True
 
 
 def _person(session: Session, actor: str, permission: Permission, doing: str) -> Account:
@@ -195,11 +203,21 @@ def history(session: Session) -> list[PolicyVersion]:
 
 
 def active(session: Session) -> tuple[PolicyVersion, CompiledPolicy] | None:
-    """The active version and its compiled policy, or None if no version was ever activated."""
+    """The active version and its compiled policy, or None if no version was ever activated.
+
+    Read once per transaction once the intake lock is held (no activation can then run);
+    :func:`approve` forgets it when it activates a version.
+    """
+    memo = transaction_memo(session)
+    if _ACTIVE in memo:
+        return memo[_ACTIVE]  # type: ignore[return-value]
     version = session.scalar(
         select(PolicyVersion).where(PolicyVersion.status == VersionStatus.ACTIVE)
     )
-    return None if version is None else (version, compiled_for(version))
+    found = None if version is None else (version, compiled_for(version))
+    if memo.get(_INTAKE_LOCKED):
+        memo[_ACTIVE] = found
+    return found
 
 
 def approve(
@@ -233,6 +251,7 @@ def approve(
         previous.status = VersionStatus.SUPERSEDED
         session.flush()
     version.status = VersionStatus.ACTIVE
+    transaction_memo(session).pop(_ACTIVE, None)
     version.approver = actor
     version.decided_at = now
     version.effective_from = when
