@@ -81,6 +81,7 @@ def _assess_and_apply(
         documents_signed=signatures.documents_signed(runtime.store, demand.documents),
         emergency=demand.kind is DemandKind.EMERGENCY_DISCLOSURE,
         now=utcnow(),
+        received_at=demand.received_at,
     )
     demands.set_verification(session, demand, verification, actor=VERIFICATION_ACTOR)
     policy.apply_at_intake(session, demand, actor=policy.SYSTEM_ACTOR)

@@ -147,6 +147,30 @@ def set_status(
     return authority
 
 
+def _volume(
+    session: Session, authority_id: int, now: datetime, received_at: datetime | None
+) -> tuple[int, int]:
+    """(baseline, last day) for the volume signal; see :func:`verify_requester`."""
+    memo = transaction_memo(session)
+    key = ("authority.volume", authority_id)
+    cached = memo.get(key)
+    if isinstance(cached, tuple) and received_at is not None:
+        baseline, last_day, split = cached
+        if received_at >= split:
+            last_day += 1
+        memo[key] = (baseline, last_day, split)
+        return baseline, last_day
+    # Imported here: demands reads the registry through this module.
+    from dueprocess.demands import service as demands
+
+    split = now - timedelta(hours=24)
+    baseline, last_day = demands.received_volume(
+        session, authority_id, since=split - timedelta(days=BASELINE_DAYS), split=split
+    )
+    memo[key] = (baseline, last_day, split)
+    return baseline, last_day
+
+
 def verify_requester(
     session: Session,
     *,
@@ -157,6 +181,7 @@ def verify_requester(
     documents_signed: bool | None,
     emergency: bool,
     now: datetime,
+    received_at: datetime | None = None,
 ) -> Verification:
     """Gather the signals about a just-submitted demand's requester and score them
     (:func:`dueprocess.authorities.verification.assess`). Reads only; writes nothing.
@@ -168,14 +193,15 @@ def verify_requester(
     never a second factor. ``documents_signed``: from
     :func:`dueprocess.demands.signatures.documents_signed`. ``now``: the time of
     submission; the volume signal counts the authority's demands received from 24 hours
-    before it (this one included) against the :data:`BASELINE_DAYS` days before that.
+    before it (this one included) against the :data:`BASELINE_DAYS` days before that; it
+    is read once per authority per transaction and counted forward with ``received_at`` of
+    each further demand (so a batch of 100 costs one count, not 100).
     A credentials change counts only if made after staff last verified the account (or,
     for an account never verified, after it was created).
     """
     # Imported here: accounts and demands both read the registry through this module.
     from dueprocess.accounts import service as accounts
     from dueprocess.accounts.models import AccountKind
-    from dueprocess.demands import service as demands
 
     authority = get(session, authority_id)
     if authority is None:
@@ -188,10 +214,7 @@ def verify_requester(
         vetted = officer.verified_at or officer.created_at + _CREATION_SLACK
         if officer.credentials_changed_at > vetted:
             changed_days = max(0, (now - officer.credentials_changed_at).days)
-    day_ago = now - timedelta(hours=24)
-    baseline, last_day = demands.received_volume(
-        session, authority.id, since=day_ago - timedelta(days=BASELINE_DAYS), split=day_ago
-    )
+    baseline, last_day = _volume(session, authority.id, now, received_at)
     signals = RequesterSignals(
         authority_status=authority.status,
         officer_present=officer is not None,
