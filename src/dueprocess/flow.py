@@ -35,6 +35,7 @@ def receive(
     restrict_to_authority: int | None = None,
     uploader_id: int | None = None,
     second_factor: bool = False,
+    flush: bool = True,
 ) -> demands.Submitted:
     """Record a demand and apply the active policy's stance to it, in the caller's transaction.
 
@@ -45,7 +46,9 @@ def receive(
     evaluated at its ``received_at``
     (:func:`~dueprocess.policy.service.apply_at_intake`): it may be paused, refused or
     redirected at once, with its reply queued; the audit log names ``system:policy`` as the
-    actor of those steps, and ``actor`` as the submitter. The policy lock is taken first, before any
+    actor of those steps, and ``actor`` as the submitter. Everything is written at one flush
+    at the end (``flush=False``: at the caller's next flush; ``result.demand.id`` is set only
+    then). The policy lock is taken first, before any
     audit write, so an activation running at the same time is either wholly before or wholly
     after this demand.
     """
@@ -60,11 +63,14 @@ def receive(
         officer_id=officer_id,
         restrict_to_authority=restrict_to_authority,
         uploader_id=uploader_id,
+        flush=False,
     )
     if result.created:
         demand = result.demand
         with session.no_autoflush:  # the steps below change the demand; one flush at the end
             _assess_and_apply(session, runtime, demand, second_factor=second_factor)
+        if flush:
+            session.flush()  # assigns the demand's id; a batch passes flush=False, flushes once
     return result
 
 

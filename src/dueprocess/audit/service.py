@@ -130,7 +130,7 @@ class _Pending:
     when: datetime
     actor: str
     action: str
-    subject: str | None
+    subject: str | Callable[[], str] | None
     data: dict[str, Any]
     recorded_in: SessionTransaction | None
 
@@ -140,14 +140,15 @@ def record(
     *,
     actor: str,
     action: str,
-    subject: str | None = None,
+    subject: str | Callable[[], str] | None = None,
     data: Mapping[str, Any] | None = None,
     at: datetime | None = None,
 ) -> None:
     """Record one event in the current transaction; it is chained when the transaction commits.
 
     ``actor`` names who acted (``account:12``, ``system``, ``cli``); ``action`` is a dotted
-    verb (``demand.submitted``); ``subject`` the object (``demand:42``). ``data`` is checked
+    verb (``demand.submitted``); ``subject`` the object (``demand:42``), or a function giving
+    it at commit, for an object whose id the database assigns at the next flush. ``data`` is checked
     now (``ValueError`` for what cannot be hashed unambiguously, such as floats), so a bad
     event fails where it is recorded, not at commit.
     """
@@ -159,7 +160,7 @@ def record(
             "at": isoformat_z(when),
             "actor": actor,
             "action": action,
-            "subject": subject,
+            "subject": subject if subject is None or isinstance(subject, str) else "pending",
             "data": plain,
             "prev": GENESIS,
         }
@@ -176,20 +177,22 @@ def append_pending(session: Session) -> int:
     Called by ``before_commit``; callers that read the log inside a transaction call it
     first. Takes the writers' lock (held until the transaction ends).
     """
-    pending: list[_Pending] | None = session.info.pop(_PENDING_KEY, None)
-    if not pending:
+    if not session.info.get(_PENDING_KEY):
         return 0
+    session.flush()  # subjects given as functions need the ids the flush assigns
+    pending: list[_Pending] = session.info.pop(_PENDING_KEY, [])
     seq, prev = _head(session)
     statement = _insert_for(session.get_bind().dialect)
     rows = []
     for item in pending:
         seq += 1
+        subject = item.subject() if callable(item.subject) else item.subject
         fields: dict[str, Any] = {
             "seq": seq,
             "at": isoformat_z(item.when),
             "actor": item.actor,
             "action": item.action,
-            "subject": item.subject,
+            "subject": subject,
             "data": item.data,
             "prev": prev,
         }
@@ -200,7 +203,7 @@ def append_pending(session: Session) -> int:
                 statement.at(item.when),
                 item.actor,
                 item.action,
-                item.subject,
+                subject,
                 orjson.dumps(item.data).decode(),
                 prev,
                 digest,

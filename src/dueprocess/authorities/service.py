@@ -163,6 +163,7 @@ def _volume(
     # Imported here: demands reads the registry through this module.
     from dueprocess.demands import service as demands
 
+    session.flush()  # the count includes the demand being assessed
     split = now - timedelta(hours=24)
     baseline, last_day = demands.received_volume(
         session, authority_id, since=split - timedelta(days=BASELINE_DAYS), split=split

@@ -226,6 +226,7 @@ def submit_batch(
                         officer_id=me.account_id if me.authority_scope else None,
                         restrict_to_authority=me.authority_scope,
                         uploader_id=me.account_id,
+                        flush=False,
                     )
                 except InvalidInput as exc:
                     failures[index] = exc.errors
@@ -233,6 +234,7 @@ def submit_batch(
                 results.append(result)
             if failures:
                 raise _Refused(failures)
+            session.flush()  # the whole batch in a few statements
             out = BatchOut(
                 demands=[demands.to_out(session, r.demand) for r in results],
                 created=[r.created for r in results],

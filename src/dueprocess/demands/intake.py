@@ -89,6 +89,7 @@ def submit(
     officer_id: int | None = None,
     restrict_to_authority: int | None = None,
     uploader_id: int | None = None,
+    flush: bool = True,
 ) -> Submitted:
     """Record a new demand, or return the one an earlier identical submission created.
 
@@ -96,6 +97,8 @@ def submit(
     authority, a jurisdiction that is not the authority's, times out of order, a document
     refused by the store's checks, or an idempotency key reused with a different body.
     ``restrict_to_authority`` is set for officers, who may only submit for their own.
+    ``flush=False`` leaves the new rows to the caller's next flush (the demand has no id
+    until then).
     ``uploader_id`` is the submitting account (API and portal): a document cited by
     ``sha256`` must then be an :class:`Upload` of that account (or a document already on a
     demand); ``None`` (staff entry, import, demo) may cite any stored upload.
@@ -179,12 +182,15 @@ def submit(
         documents=documents,
     )
     session.add(demand)
-    session.flush()
+    if flush:
+        session.flush()
+    # With flush=False the caller flushes once (flow.receive after its steps, a batch once
+    # for all); the audit subject is resolved at commit either way.
     audit.record(
         session,
         actor=actor,
         action="demand.submitted",
-        subject=f"demand:{demand.id}",
+        subject=lambda: f"demand:{demand.id}",
         data={
             "authority": authority.slug,
             "channel": channel.value,

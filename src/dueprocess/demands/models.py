@@ -203,6 +203,8 @@ class Reply(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    demand: Mapped[Demand] = relationship()
+
 
 class Callback(Base):
     """A call-back to a number from the authority registry (never one from the request),

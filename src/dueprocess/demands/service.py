@@ -8,6 +8,7 @@ itself lives in :mod:`dueprocess.demands.intake` and the read models in
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from sqlalchemy import func, select
@@ -178,13 +179,19 @@ def set_verification(
         session,
         actor=actor,
         action="demand.verification_assessed",
-        subject=f"demand:{demand.id}",
+        subject=subject_of(demand),
         data={
             "state": verification.state,
             "confidence": verification.confidence,
             "reasons": demand.verification_reasons,
         },
     )
+
+
+def subject_of(demand: Demand) -> Callable[[], str]:
+    """The audit subject of a demand, resolved at commit: a new demand has no id until the
+    next flush, and intake flushes once per demand or once per batch, not per step."""
+    return lambda: f"demand:{demand.id}"
 
 
 def move(
@@ -212,7 +219,7 @@ def move(
         session,
         actor=actor,
         action=f"demand.{to.value}",
-        subject=f"demand:{demand.id}",
+        subject=subject_of(demand),
         data={"from": previous.value, "reason": reason, **(data or {})},
     )
 
@@ -221,13 +228,13 @@ def queue_reply(
     session: Session, demand: Demand, kind: ReplyKind, text: str, *, actor: str
 ) -> Reply:
     """Queue a message to the requester (the portal and API show it; ``sent_at`` when sent)."""
-    reply = Reply(demand_id=demand.id, kind=kind, text=text)
+    reply = Reply(demand=demand, kind=kind, text=text)
     session.add(reply)  # written at the next flush; no flush here, a batch writes them together
     audit.record(
         session,
         actor=actor,
         action="demand.reply_queued",
-        subject=f"demand:{demand.id}",
+        subject=subject_of(demand),
         data={"kind": kind.value, "text_sha256": hashlib.sha256(text.encode()).hexdigest()},
     )
     return reply

@@ -11,10 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dueprocess.clock import utcnow
 from dueprocess.db import Base, UTCDateTime, enum_column
+from dueprocess.demands.models import Demand
 
 
 class VersionStatus(enum.StrEnum):
@@ -61,3 +62,5 @@ class PolicyEvaluation(Base):
     rule_id: Mapped[str | None] = mapped_column(String(100))
     condition: Mapped[str | None] = mapped_column(Text)
     explanation: Mapped[list[Any]] = mapped_column(JSON)
+
+    demand: Mapped[Demand] = relationship()

@@ -459,7 +459,7 @@ def _apply(
                 session,
                 actor=actor,
                 action="policy.applied",
-                subject=f"demand:{demand.id}",
+                subject=demands.subject_of(demand),
                 data={
                     "via": via,
                     "policy_version": version_id,
@@ -493,10 +493,11 @@ def _apply(
 
 
 def _record(
-    version: PolicyVersion, demand_id: int, at: datetime, ev: Evaluation
+    version: PolicyVersion, demand_id: int | None, at: datetime, ev: Evaluation
 ) -> dict[str, object]:
+    # demand_id None: the caller links the demand object (a new demand has no id yet).
     return {
-        "demand_id": demand_id,
+        **({"demand_id": demand_id} if demand_id is not None else {}),
         "version_id": version.id,
         "at": at,
         "stance": ev.stance.value,
@@ -530,7 +531,7 @@ def apply_at_intake(session: Session, demand: Demand, *, actor: str) -> Evaluati
     at = demand.received_at
     _apply(session, demand, version, evaluation, at=at, actor=actor, via="intake", tally=_Tally())
     if version is not None:
-        session.add(PolicyEvaluation(**_record(version, demand.id, at, evaluation)))
+        session.add(PolicyEvaluation(**_record(version, None, at, evaluation), demand=demand))
     return evaluation
 
 
