@@ -163,11 +163,16 @@ def _volume(
     # Imported here: demands reads the registry through this module.
     from dueprocess.demands import service as demands
 
-    session.flush()  # the count includes the demand being assessed
     split = now - timedelta(hours=24)
-    baseline, last_day = demands.received_volume(
-        session, authority_id, since=split - timedelta(days=BASELINE_DAYS), split=split
-    )
+    since = split - timedelta(days=BASELINE_DAYS)
+    baseline, last_day = demands.received_volume(session, authority_id, since=since, split=split)
+    # Demands of this transaction not flushed yet (the one being assessed among them) count
+    # too; reading them here saves a flush on the intake path.
+    for received in demands.pending_received_at(session, authority_id):
+        if received >= split:
+            last_day += 1
+        elif received >= since:
+            baseline += 1
     memo[key] = (baseline, last_day, split)
     return baseline, last_day
 

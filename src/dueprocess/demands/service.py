@@ -42,6 +42,7 @@ from dueprocess.demands.queries import iter_open_demands as iter_open_demands
 from dueprocess.demands.queries import iter_open_rows as iter_open_rows
 from dueprocess.demands.queries import jurisdiction_counts as jurisdiction_counts
 from dueprocess.demands.queries import open_groups as open_groups
+from dueprocess.demands.queries import pending_received_at as pending_received_at
 from dueprocess.demands.queries import received_counts as received_counts
 from dueprocess.demands.queries import received_volume as received_volume
 from dueprocess.demands.schemas import (
