@@ -7,8 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from dueprocess.accounts import service as accounts
-from dueprocess.accounts import signin
+from dueprocess.accounts import service as accounts, signin
 from dueprocess.accounts.models import Account
 from dueprocess.accounts.schemas import AccountIn
 from dueprocess.authorities import service as authorities

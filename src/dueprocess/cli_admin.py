@@ -150,8 +150,7 @@ def token_revoke(token_id: Annotated[int, typer.Argument(metavar="ID")]) -> None
 @token_app.command("list")
 def token_list() -> None:
     """List tokens (ids, owners, scopes; never the secrets)."""
-    from dueprocess.accounts import service as accounts
-    from dueprocess.accounts import signin
+    from dueprocess.accounts import service as accounts, signin
 
     runtime = _runtime()
     table = Table("id", "account", "name", "scopes", "created", "last used", "revoked")

@@ -13,8 +13,7 @@ from sqlalchemy.orm import Session
 
 from dueprocess.authorities import service as authorities
 from dueprocess.clock import utcnow
-from dueprocess.demands import service as demands
-from dueprocess.demands import signatures
+from dueprocess.demands import service as demands, signatures
 from dueprocess.demands.models import Channel, Demand, DemandKind
 from dueprocess.demands.schemas import DemandIn
 from dueprocess.policy import service as policy

@@ -6,8 +6,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dueprocess.accounts import service as accounts
-from dueprocess.accounts import signin
+from dueprocess.accounts import service as accounts, signin
 from dueprocess.accounts.models import ApiToken
 from tests import factories
 from tests.conftest import LiveServer

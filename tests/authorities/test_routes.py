@@ -17,8 +17,7 @@ from dueprocess.accounts.passwords import current_code
 from dueprocess.audit import service as audit
 from dueprocess.authorities import service as authorities
 from dueprocess.clock import utcnow
-from dueprocess.demands import callbacks
-from dueprocess.demands import service as demands
+from dueprocess.demands import callbacks, service as demands
 from dueprocess.demands.models import Demand
 from dueprocess.runtime import Runtime
 from tests import factories

@@ -8,8 +8,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from dueprocess.audit import service as audit
-from dueprocess.demands import callbacks
-from dueprocess.demands import service as demands
+from dueprocess.demands import callbacks, service as demands
 from dueprocess.demands.models import Demand, DemandStatus
 from dueprocess.errors import Conflict, InvalidInput, NotFound
 from dueprocess.runtime import Runtime

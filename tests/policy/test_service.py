@@ -16,13 +16,11 @@ from sqlalchemy.orm import Session
 from dueprocess import flow
 from dueprocess.audit import service as audit
 from dueprocess.audit.models import AuditEvent
-from dueprocess.demands import service as demands
-from dueprocess.demands import states
+from dueprocess.demands import service as demands, states
 from dueprocess.demands.models import Channel, Demand, DemandStatus, ReplyKind
 from dueprocess.demands.schemas import DemandIn
 from dueprocess.errors import Conflict, InvalidInput
-from dueprocess.policy import service as policy
-from dueprocess.policy import whatif as policy_whatif
+from dueprocess.policy import service as policy, whatif as policy_whatif
 from dueprocess.policy.fileformat import PolicyFileError
 from dueprocess.policy.models import PolicyEvaluation, PolicyVersion, VersionStatus
 from dueprocess.policy.rules import Stance

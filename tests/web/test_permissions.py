@@ -15,8 +15,7 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session
 
-from dueprocess.accounts import service as accounts
-from dueprocess.accounts import signin
+from dueprocess.accounts import service as accounts, signin
 from dueprocess.accounts.models import Role
 from dueprocess.accounts.passwords import current_code
 from dueprocess.accounts.permissions import GRANTS, Permission

@@ -26,12 +26,12 @@ from dueprocess.audit.chain import (
     GENESIS,
     check_event_fields,
     event_hash,
+    export_lines as chain_export_lines,
     generate_signing_key,
     load_signing_key,
     public_key_path,
     sign_checkpoint,
 )
-from dueprocess.audit.chain import export_lines as chain_export_lines
 from dueprocess.audit.models import AuditCheckpoint, AuditEvent
 from dueprocess.audit.verify import VerifyResult, verify_export
 from dueprocess.clock import isoformat_z, utcnow

@@ -31,8 +31,7 @@ from dueprocess import flow
 from dueprocess.accounts.permissions import Permission
 from dueprocess.accounts.signin import Principal
 from dueprocess.authorities import service as authorities
-from dueprocess.demands import forms, states
-from dueprocess.demands import service as demands
+from dueprocess.demands import forms, service as demands, states
 from dueprocess.demands.documents import DocumentRefused, StoredDocument, format_size
 from dueprocess.demands.models import Channel, DemandStatus
 from dueprocess.demands.schemas import DocumentIn

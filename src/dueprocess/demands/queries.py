@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
-from sqlalchemy import text as sql_text
+from sqlalchemy import case, func, select, text as sql_text
 from sqlalchemy.orm import Session
 
 from dueprocess.authorities.models import Authority

@@ -12,8 +12,7 @@ from dueprocess import flow
 from dueprocess.accounts.permissions import Permission
 from dueprocess.accounts.signin import Principal
 from dueprocess.audit import service as audit
-from dueprocess.demands import callbacks
-from dueprocess.demands import service as demands
+from dueprocess.demands import callbacks, service as demands
 from dueprocess.demands.models import Channel, DemandStatus
 from dueprocess.demands.schemas import DemandIn, DemandOut, DemandSummary
 from dueprocess.policy import service as policy

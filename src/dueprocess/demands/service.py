@@ -20,10 +20,12 @@ from dueprocess.authorities.models import Authority
 from dueprocess.authorities.verification import Verification
 from dueprocess.demands import callbacks, states
 from dueprocess.demands.documents import DocumentStore
-from dueprocess.demands.intake import Submitted as Submitted
-from dueprocess.demands.intake import record_upload as record_upload
-from dueprocess.demands.intake import request_hash as request_hash
-from dueprocess.demands.intake import submit as submit
+from dueprocess.demands.intake import (
+    Submitted as Submitted,
+    record_upload as record_upload,
+    request_hash as request_hash,
+    submit as submit,
+)
 from dueprocess.demands.models import (
     DataCategory,
     Demand,
@@ -33,18 +35,20 @@ from dueprocess.demands.models import (
     ReplyKind,
     Target,
 )
-from dueprocess.demands.queries import AuthorityRow as AuthorityRow
-from dueprocess.demands.queries import OpenGroup as OpenGroup
-from dueprocess.demands.queries import OpenRow as OpenRow
-from dueprocess.demands.queries import authority_demands as authority_demands
-from dueprocess.demands.queries import count_received as count_received
-from dueprocess.demands.queries import iter_open_demands as iter_open_demands
-from dueprocess.demands.queries import iter_open_rows as iter_open_rows
-from dueprocess.demands.queries import jurisdiction_counts as jurisdiction_counts
-from dueprocess.demands.queries import open_groups as open_groups
-from dueprocess.demands.queries import pending_received_at as pending_received_at
-from dueprocess.demands.queries import received_counts as received_counts
-from dueprocess.demands.queries import received_volume as received_volume
+from dueprocess.demands.queries import (
+    AuthorityRow as AuthorityRow,
+    OpenGroup as OpenGroup,
+    OpenRow as OpenRow,
+    authority_demands as authority_demands,
+    count_received as count_received,
+    iter_open_demands as iter_open_demands,
+    iter_open_rows as iter_open_rows,
+    jurisdiction_counts as jurisdiction_counts,
+    open_groups as open_groups,
+    pending_received_at as pending_received_at,
+    received_counts as received_counts,
+    received_volume as received_volume,
+)
 from dueprocess.demands.schemas import (
     DemandOut,
     DemandSummary,

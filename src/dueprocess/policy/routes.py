@@ -20,9 +20,7 @@ from dueprocess.accounts.permissions import Permission
 from dueprocess.accounts.signin import Principal
 from dueprocess.audit import service as audit
 from dueprocess.errors import Conflict, InvalidInput, NotFound
-from dueprocess.policy import schemas
-from dueprocess.policy import service as policy
-from dueprocess.policy import whatif as policy_whatif
+from dueprocess.policy import schemas, service as policy, whatif as policy_whatif
 from dueprocess.policy.fileformat import PolicyFileError, PolicyProblem
 from dueprocess.policy.models import VersionStatus
 from dueprocess.policy.templates import list_templates, template_text

@@ -52,32 +52,23 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from enum import StrEnum
 
 from dueprocess.clock import as_utc, isoformat_z
 from dueprocess.errors import FieldError, InvalidInput
-from dueprocess.jurisdictions import UnknownJurisdiction, normalise
-
-KINDS: tuple[str, ...] = (
-    "user-data",
-    "preservation",
-    "emergency-disclosure",
-    "removal",
-    "geo-restriction",
-    "account-restriction",
-    "decryption",
-    "interception",
+from dueprocess.jurisdictions import normalise
+from dueprocess.policy.vocabulary import (
+    CONDITION_MEANING as CONDITION_MEANING,
+    KINDS as KINDS,
+    LEGAL_PROCESSES as LEGAL_PROCESSES,
+    STANCES,
+    Stance as Stance,
+    authority_problem as authority_problem,
+    condition_problem as condition_problem,
+    jurisdiction_problem as jurisdiction_problem,
+    kind_problem as kind_problem,
+    process_problem as process_problem,
+    text_problem as text_problem,
 )
-LEGAL_PROCESSES: tuple[str, ...] = (
-    "subpoena",
-    "court-order",
-    "warrant",
-    "emergency",
-    "mlat",
-    "administrative-order",
-)
-_KIND_SET = frozenset(KINDS)
-_PROCESS_SET = frozenset(LEGAL_PROCESSES)
 
 AUTHORITY_POINTS = 20
 SUBDIVISION_POINTS = 10
@@ -86,29 +77,6 @@ PROCESSES_POINTS = 2
 WINDOW_POINTS = 1
 
 _RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-_AUTHORITY_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,79}$")
-
-
-class Stance(StrEnum):
-    """A policy's answer to a demand, before any person reviews it."""
-
-    PROCESS = "process"
-    PAUSE = "pause"
-    REFUSE = "refuse"
-    REDIRECT = "redirect"
-    ESCALATE = "escalate"
-    NO_SERVICE = "no-service"
-
-
-_STANCES = frozenset(Stance)
-
-# What ``condition`` holds for each stance that must state one.
-CONDITION_MEANING: dict[Stance, str] = {
-    Stance.PAUSE: "the condition for lifting it",
-    Stance.REFUSE: "the reason given to the requester",
-    Stance.REDIRECT: "the route the requester must use instead",
-    Stance.ESCALATE: "what the human-rights reviewer must assess",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,49 +220,6 @@ class Conflict:
 # --- checks ---------------------------------------------------------------------------------
 
 
-def text_problem(value: str | None) -> str | None:
-    """Why a given text field is unusable, or None. Absent (None) is not a problem here."""
-    if value is not None and not value.strip():
-        return "has no text"
-    return None
-
-
-def jurisdiction_problem(code: str) -> str | None:
-    """Why ``code`` is not a canonical ISO 3166 code, or None."""
-    try:
-        canonical = normalise(code)
-    except UnknownJurisdiction as exc:
-        return str(exc)
-    return None if canonical == code else f"write {code!r} as {canonical!r}"
-
-
-def authority_problem(slug: str) -> str | None:
-    """Why ``slug`` cannot be an authority slug (as the authority registry spells them)."""
-    if _AUTHORITY_SLUG.match(slug):
-        return None
-    return f"authority {slug!r} is not a slug: lower-case letters, digits and '-', e.g. hkpf-nsd"
-
-
-def kind_problem(kind: str) -> str | None:
-    """Why ``kind`` is not a kind of demand, or None."""
-    return None if kind in _KIND_SET else f"unknown kind {kind!r}: use one of {', '.join(KINDS)}"
-
-
-def process_problem(process: str) -> str | None:
-    """Why ``process`` is not a legal process, or None."""
-    if process in _PROCESS_SET:
-        return None
-    return f"unknown legal process {process!r}: use one of {', '.join(LEGAL_PROCESSES)}"
-
-
-def condition_problem(stance: Stance, condition: str | None) -> str | None:
-    """Why a rule (or default) with ``stance`` lacks the condition it must state, or None."""
-    meaning = CONDITION_MEANING.get(stance)
-    if meaning is not None and (condition is None or not condition.strip()):
-        return f"a {stance} needs a condition with text: {meaning}"
-    return text_problem(condition)
-
-
 def rule_problems(rule: Rule) -> list[tuple[str, str]]:
     """Every problem with one rule on its own, as (file-format field name, message)."""
     out: list[tuple[str, str]] = []
@@ -316,7 +241,7 @@ def rule_problems(rule: Rule) -> list[tuple[str, str]]:
             add(name, f"an empty list matches nothing: leave out {name} to match any")
         for value in sorted(values or ()):
             add(name, check(value))
-    if rule.stance not in _STANCES:
+    if rule.stance not in STANCES:
         add("stance", f"unknown stance {rule.stance!r}: use one of {', '.join(Stance)}")
     aware = True
     for name, when in (("from", rule.starts), ("until", rule.ends)):
@@ -329,7 +254,7 @@ def rule_problems(rule: Rule) -> list[tuple[str, str]]:
             f"the window ends ({isoformat_z(rule.ends)}) on or before it starts "
             f"({isoformat_z(rule.starts)})",
         )
-    if rule.stance in _STANCES:
+    if rule.stance in STANCES:
         add("condition", condition_problem(rule.stance, rule.condition))
     add("lift_on", text_problem(rule.lift_on))
     add("reply", text_problem(rule.reply))
@@ -427,7 +352,7 @@ def policy_problems(doc: PolicyDocument) -> list[FieldError]:
     out: list[FieldError] = []
     if not doc.name.strip():
         out.append(FieldError(("policy",), "the policy needs a name"))
-    if doc.default not in _STANCES:
+    if doc.default not in STANCES:
         out.append(FieldError(("default",), f"unknown stance {doc.default!r}"))
     else:
         problem = condition_problem(doc.default, doc.default_condition)

@@ -52,8 +52,7 @@ from dueprocess.audit import service as audit
 from dueprocess.authorities import service as authorities
 from dueprocess.clock import as_utc, isoformat_z, utcnow
 from dueprocess.db import transaction_memo
-from dueprocess.demands import service as demands
-from dueprocess.demands import states
+from dueprocess.demands import service as demands, states
 from dueprocess.demands.models import Demand, DemandStatus, ReplyKind
 from dueprocess.errors import Conflict, InvalidInput, NotFound
 from dueprocess.jurisdictions import name_of

@@ -78,9 +78,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     from dueprocess.accounts import routes as account_routes
     from dueprocess.audit import routes as audit_routes
     from dueprocess.authorities import routes as authority_routes
-    from dueprocess.demands import batch as demand_batch
-    from dueprocess.demands import entry, portal
-    from dueprocess.demands import routes as demand_routes
+    from dueprocess.demands import batch as demand_batch, entry, portal, routes as demand_routes
     from dueprocess.policy import routes as policy_routes
     from dueprocess.transparency import routes as transparency_routes
 
