@@ -60,7 +60,7 @@ def test_demo_targets_resolve_through_the_connector(session: Session, runtime: R
     assert connectors.lookup_account(manager, "@nobody_here") is None
 
 
-def test_same_seed_gives_same_scenario(session: Session, runtime: Runtime) -> None:
+def test_same_seed_gives_same_scenario() -> None:
     import random
 
     from dueprocess.demo import scenario

@@ -324,7 +324,8 @@ def iter_events(session: Session, *, batch: int = 5000) -> Iterator[AuditEvent]:
             return
         yield from rows
         last = rows[-1].seq
-        session.expunge_all()
+        for row in rows:  # keep memory bounded without detaching the caller's own objects
+            session.expunge(row)
 
 
 def checkpoints(session: Session) -> list[AuditCheckpoint]:

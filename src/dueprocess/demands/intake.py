@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -76,6 +77,12 @@ def _document_digest(doc: DocumentIn) -> str:
     except (binascii.Error, ValueError):
         return "invalid-base64"
     return hashlib.sha256(raw).hexdigest()
+
+
+def subject_of(demand: Demand) -> Callable[[], str]:
+    """The audit subject of a demand, resolved at commit: a new demand has no id until the
+    next flush, and intake flushes once per demand or once per batch, not per step."""
+    return lambda: f"demand:{demand.id}"
 
 
 def submit(
@@ -190,7 +197,7 @@ def submit(
         session,
         actor=actor,
         action="demand.submitted",
-        subject=lambda: f"demand:{demand.id}",
+        subject=subject_of(demand),
         data={
             "authority": authority.slug,
             "channel": channel.value,

@@ -42,20 +42,6 @@ def received_counts(
     return [(str(j), DemandKind(k), int(n)) for j, k, n in session.execute(query)]
 
 
-def count_received(
-    session: Session, authority_id: int, *, since: datetime, until: datetime | None = None
-) -> int:
-    """How many of the authority's demands were received in ``[since, until)`` (no
-    ``until``: from ``since`` on). Requester verification compares the last day with the
-    authority's usual volume."""
-    query = select(func.count(Demand.id)).where(
-        Demand.authority_id == authority_id, Demand.received_at >= since
-    )
-    if until is not None:
-        query = query.where(Demand.received_at < until)
-    return int(session.scalar(query) or 0)
-
-
 def received_volume(
     session: Session, authority_id: int, *, since: datetime, split: datetime
 ) -> tuple[int, int]:

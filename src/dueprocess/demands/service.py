@@ -8,7 +8,6 @@ itself lives in :mod:`dueprocess.demands.intake` and the read models in
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from sqlalchemy import func, select
@@ -24,6 +23,7 @@ from dueprocess.demands.intake import (
     Submitted as Submitted,
     record_upload as record_upload,
     request_hash as request_hash,
+    subject_of as subject_of,
     submit as submit,
 )
 from dueprocess.demands.models import (
@@ -40,7 +40,6 @@ from dueprocess.demands.queries import (
     OpenGroup as OpenGroup,
     OpenRow as OpenRow,
     authority_demands as authority_demands,
-    count_received as count_received,
     iter_open_demands as iter_open_demands,
     iter_open_rows as iter_open_rows,
     jurisdiction_counts as jurisdiction_counts,
@@ -193,12 +192,6 @@ def set_verification(
     )
 
 
-def subject_of(demand: Demand) -> Callable[[], str]:
-    """The audit subject of a demand, resolved at commit: a new demand has no id until the
-    next flush, and intake flushes once per demand or once per batch, not per step."""
-    return lambda: f"demand:{demand.id}"
-
-
 def move(
     session: Session,
     demand: Demand,
@@ -216,7 +209,8 @@ def move(
     staff record a confirmed call-back to a registry number (:mod:`.callbacks`).
     """
     if not states.can_move(demand.status, to):
-        raise Conflict(f"demand {demand.id} cannot move from {demand.status.value} to {to.value}")
+        which = f"demand {demand.id}" if demand.id is not None else "a new demand"
+        raise Conflict(f"{which} cannot move from {demand.status.value} to {to.value}")
     callbacks.check_move(session, demand, to)
     previous = demand.status
     demand.status = to
