@@ -314,3 +314,25 @@ def test_write_export_writes_the_lines_and_counts_bytes(tmp_path: Path) -> None:
     assert result.ok
     assert result.events == 1
     assert result.checkpoints == 0
+
+
+@pytest.mark.parametrize("data", TRICKY_DATA)
+@pytest.mark.parametrize("subject", [None, "demand:42", '"subject":"x"}'])
+def test_canonical_parts_around_the_chain_link_are_the_canonical_bytes(
+    data: dict[str, Any], subject: str | None
+) -> None:
+    # The PostgreSQL trigger hashes head + link + tail: it must be the canonical form exactly.
+    event = fields(data=data, subject=subject, seq=7, prev="ab" * 32)
+    head, tail = chain.canonical_parts(
+        at=event["at"], actor=event["actor"], action=event["action"], subject=subject, data=data
+    )
+    assert head + chain.chain_link(event["prev"], event["seq"]) + tail == chain.canonical_bytes(
+        event
+    )
+
+
+def test_canonical_parts_refuse_what_canonical_bytes_refuses() -> None:
+    with pytest.raises(ValueError, match="floating-point"):
+        chain.canonical_parts(
+            at="2020-07-06T09:00:00Z", actor="a", action="b", subject=None, data={"x": 0.5}
+        )

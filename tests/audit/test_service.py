@@ -7,12 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from dueprocess.audit import service as audit
-from dueprocess.audit.chain import GENESIS, public_key_bytes
-from dueprocess.audit.models import AuditCheckpoint, AuditEvent
+from dueprocess.audit.chain import GENESIS, event_hash, public_key_bytes
+from dueprocess.audit.models import AuditCheckpoint, AuditEvent, AuditStaging
 from dueprocess.audit.verify import verify_export
 from dueprocess.errors import InvalidInput
 from dueprocess.runtime import Runtime
@@ -211,3 +211,34 @@ def test_reads_inside_the_transaction_see_pending_events(session: Session) -> No
     session.rollback()
     assert audit.for_subject(session, "demand:1") == []
     session.rollback()
+
+
+def test_nothing_stays_staged_after_commit_or_rollback(session: Session) -> None:
+    # PostgreSQL stages events for the chaining trigger; a staged row outliving its
+    # transaction would be an event never chained.
+    audit.record(session, actor="test", action="test.kept")
+    session.commit()
+    audit.record(session, actor="test", action="test.dropped")
+    audit.append_pending(session)
+    session.rollback()
+    assert session.scalar(select(func.count(AuditStaging.id))) == 0
+    assert [e.action for e in session.scalars(select(AuditEvent))] == ["test.kept"]
+
+
+def test_events_chained_early_and_at_commit_form_one_chain(session: Session) -> None:
+    audit.record(session, actor="test", action="test.one", subject="s")
+    assert len(audit.for_subject(session, "s")) == 1  # chains now, inside the transaction
+    audit.record(session, actor="test", action="test.two", subject="s")
+    session.commit()
+    rows = list(session.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
+    assert [r.action for r in rows] == ["test.one", "test.two"]
+    assert rows[1].prev == rows[0].hash
+    # Whoever computed them (the database's trigger or Python), the hashes are the documented ones.
+    assert [r.hash for r in rows] == [event_hash(audit.event_fields(r)) for r in rows]
+
+
+def test_database_trigger_takes_the_writers_lock(session: Session) -> None:
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("the chaining trigger exists on PostgreSQL only")
+    source = session.scalar(text("SELECT prosrc FROM pg_proc WHERE proname = 'audit_chain'"))
+    assert f"pg_advisory_xact_lock({audit._PG_LOCK_KEY})" in str(source)

@@ -152,6 +152,42 @@ def event_hash(fields: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_bytes(fields)).hexdigest()
 
 
+def canonical_parts(
+    *, at: str, actor: str, action: str, subject: str | None, data: Mapping[str, Any]
+) -> tuple[bytes, bytes]:
+    """The canonical form of an event not yet placed in the chain, split where ``prev`` and
+    ``seq`` go: ``head + b'"prev":"<prev>","seq":<seq>,' + tail`` is :func:`canonical_bytes`
+    of the placed event. Keys sort as ``action actor at data prev seq subject``, so the two
+    chain fields fall between ``data`` and ``subject``. The database's chaining trigger
+    (PostgreSQL) fills in that middle; fields are validated here as in :func:`canonical_bytes`.
+    """
+    fields = check_event_fields(
+        {
+            "seq": 1,
+            "at": at,
+            "actor": actor,
+            "action": action,
+            "subject": subject,
+            "data": data,
+            "prev": GENESIS,
+        }
+    )
+    try:
+        head = orjson.dumps(
+            {"action": action, "actor": actor, "at": at, "data": fields["data"]},
+            option=_DUMPS_OPTION,
+        )
+        tail = b'"subject":' + orjson.dumps(subject) + b"}"
+    except orjson.JSONEncodeError as exc:
+        raise ValueError(f"event cannot be serialised canonically: {exc}") from exc
+    return head[:-1] + b",", tail
+
+
+def chain_link(prev: str, seq: int) -> bytes:
+    """The middle of a placed event's canonical form (see :func:`canonical_parts`)."""
+    return b'"prev":"' + prev.encode("ascii") + b'","seq":' + str(seq).encode("ascii") + b","
+
+
 def make_event(
     *,
     seq: int,

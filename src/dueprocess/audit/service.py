@@ -2,10 +2,18 @@
 
 :func:`record` appends one event to the hash chain *in the caller's transaction*: if the
 change it records rolls back, so does the event; if the change commits, the event is there.
-Appends are serialised so the chain never forks: on PostgreSQL by a transaction-scoped
-advisory lock taken before reading the head; on SQLite by the write lock every transaction
-takes at ``BEGIN IMMEDIATE`` (see :mod:`dueprocess.db`). The head is cached in the session for
-the rest of the transaction, so a batch of events costs one head lookup.
+Appends are serialised so the chain never forks, and they happen as late as possible, at
+commit, so the serialised part is short:
+
+- on PostgreSQL the events are inserted into ``audit_staging`` without any lock, and the
+  deferred trigger ``audit_chain`` (migration ``0002``) chains them during ``COMMIT``, under
+  a transaction-scoped advisory lock, inside the server;
+- on SQLite they are chained here, in Python, under the write lock every transaction takes
+  at ``BEGIN IMMEDIATE`` (see :mod:`dueprocess.db`); the head is cached in the session for
+  the rest of the transaction.
+
+Both produce the same canonical form and hash (docs/audit-format.md); the verifier
+recomputes every hash, on either database.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from dueprocess.audit.chain import (
     GENESIS,
+    canonical_parts,
     check_event_fields,
     event_hash,
     export_lines as chain_export_lines,
@@ -40,12 +49,14 @@ from dueprocess.clock import isoformat_z, utcnow
 _PG_LOCK_KEY = 0x6475_6570_726F_63  # "dueproc"
 _HEAD_KEY = "dueprocess.audit.head"
 _PENDING_KEY = "dueprocess.audit.pending"
+_STAGED_KEY = "dueprocess.audit.staged"
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_head(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop(_PENDING_KEY, None)  # nothing outlives the outermost transaction
+        session.info.pop(_STAGED_KEY, None)
     # The cached head is only valid inside the transaction that holds the lock, and only
     # while nothing it covers was rolled back: a savepoint that ends (released or rolled
     # back) forgets it too, and the next append reads the head again.
@@ -96,6 +107,7 @@ class _Insert:
 
     sql: str
     at: Callable[[Any], Any]
+    stage_sql: str
 
 
 _INSERTS: dict[str, _Insert] = {}
@@ -113,6 +125,8 @@ def _insert_for(dialect: Dialect) -> _Insert:
         found = _Insert(
             sql=f"INSERT INTO audit_event ({columns}) VALUES ({', '.join(marks)})",  # noqa: S608
             at=AuditEvent.__table__.c.at.type.bind_processor(dialect) or identity,
+            stage_sql="INSERT INTO audit_staging (at, actor, action, subject, data, head, tail) "
+            "VALUES (%s, %s, %s, %s, %s::json, %s, %s)",
         )
         _INSERTS[dialect.name] = found
     return found
@@ -171,18 +185,34 @@ def record(
     pending.append(_Pending(when, actor, action, subject, plain, innermost))
 
 
-def append_pending(session: Session) -> int:
-    """Chain and insert the events recorded in this transaction so far; how many were.
+def pending_count(session: Session) -> int:
+    """How many events this transaction has recorded that are not written yet."""
+    return len(session.info.get(_PENDING_KEY, ()))
 
-    Called by ``before_commit``; callers that read the log inside a transaction call it
-    first. Takes the writers' lock (held until the transaction ends).
+
+def append_pending(session: Session, *, chain_now: bool = False) -> int:
+    """Write the events recorded in this transaction so far; how many there were.
+
+    Called by ``before_commit``. On PostgreSQL the events are staged and chained at
+    ``COMMIT`` by the database; ``chain_now=True`` (for a caller about to read the log, or
+    sign its head, inside this transaction) chains everything staged so far at once, taking
+    the writers' lock for the rest of the transaction. On SQLite events are always chained
+    at once.
     """
+    pg = session.get_bind().dialect.name == "postgresql"
     if not session.info.get(_PENDING_KEY):
+        if chain_now and pg and session.info.get(_STAGED_KEY):
+            _chain_staged_now(session)
         return 0
     session.flush()  # subjects given as functions need the ids the flush assigns
     pending: list[_Pending] = session.info.pop(_PENDING_KEY, [])
-    seq, prev = _head(session)
     statement = _insert_for(session.get_bind().dialect)
+    if pg:
+        _stage(session, pending, statement)
+        if chain_now:
+            _chain_staged_now(session)
+        return len(pending)
+    seq, prev = _head(session)
     rows = []
     for item in pending:
         seq += 1
@@ -210,16 +240,55 @@ def append_pending(session: Session) -> int:
             )
         )
         prev = digest
-    cursor = _cursor(session)
-    try:
-        if len(rows) == 1:
-            cursor.execute(statement.sql, rows[0])  # executemany costs more for one row
-        else:
-            cursor.executemany(statement.sql, rows)
-    finally:
-        cursor.close()
+    _execute(session, statement.sql, rows)
     session.info[_HEAD_KEY] = (seq, prev)
     return len(rows)
+
+
+def _stage(session: Session, pending: Sequence[_Pending], statement: _Insert) -> None:
+    """Insert events into ``audit_staging`` for the database to chain at COMMIT (no lock)."""
+    rows = []
+    for item in pending:
+        subject = item.subject() if callable(item.subject) else item.subject
+        head, tail = canonical_parts(
+            at=isoformat_z(item.when),
+            actor=item.actor,
+            action=item.action,
+            subject=subject,
+            data=item.data,
+        )
+        rows.append(
+            (
+                statement.at(item.when),
+                item.actor,
+                item.action,
+                subject,
+                orjson.dumps(item.data).decode(),
+                head,
+                tail,
+            )
+        )
+    _execute(session, statement.stage_sql, rows)
+    session.info[_STAGED_KEY] = True
+
+
+def _chain_staged_now(session: Session) -> None:
+    # The constraint trigger fires now for every row staged so far, and at each later
+    # statement of this transaction; the lock it takes is held until the transaction ends.
+    _execute(session, "SET CONSTRAINTS audit_chain IMMEDIATE", [])
+
+
+def _execute(session: Session, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    cursor = _cursor(session)
+    try:
+        if not rows:
+            cursor.execute(sql)
+        elif len(rows) == 1:
+            cursor.execute(sql, rows[0])  # executemany costs more for one row
+        else:
+            cursor.executemany(sql, rows)
+    finally:
+        cursor.close()
 
 
 @event.listens_for(Session, "before_commit")
@@ -276,7 +345,7 @@ def head(session: Session) -> Head:
 
 def for_subject(session: Session, subject: str) -> list[AuditEvent]:
     """Every event about one object, oldest first (a demand's page shows these)."""
-    append_pending(session)
+    append_pending(session, chain_now=True)
     return list(
         session.scalars(
             select(AuditEvent).where(AuditEvent.subject == subject).order_by(AuditEvent.seq)
@@ -295,7 +364,7 @@ def search(
     limit: int = 200,
 ) -> list[AuditEvent]:
     """Events matching every given filter, newest first. ``action`` may end in ``*``."""
-    append_pending(session)
+    append_pending(session, chain_now=True)
     query = select(AuditEvent)
     if action:
         if action.endswith("*"):
@@ -364,7 +433,7 @@ def checkpoint(session: Session, key: Ed25519PrivateKey) -> AuditCheckpoint | No
     Runs in the caller's transaction and takes the writers' lock first, so the signed head
     is the chain's real head at that moment.
     """
-    append_pending(session)
+    append_pending(session, chain_now=True)
     seq, head_hash = _head(session)
     last = session.scalar(select(func.max(AuditCheckpoint.seq)))
     if seq == 0 or (last is not None and last >= seq):
