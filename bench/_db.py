@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -41,3 +42,19 @@ def fresh_runtime(name: str, backend: str | None = None) -> Runtime:
     runtime = Runtime(settings)
     upgrade(runtime.engine)
     return runtime
+
+
+def activate_template(runtime: Runtime, name: str, at: datetime) -> None:
+    """Propose and approve (two people, as the four-eyes rule wants) one of the policy
+    templates shipped in ``policy/templates``, active from ``at``."""
+    from dueprocess.policy import service as policy
+    from tests import factories
+
+    source = (Path(policy.__file__).parent / "templates" / name).read_text(encoding="utf-8")
+    with runtime.sessions() as session, session.begin():
+        owner = factories.account(session, "bench-owner@example.org", ["policy-owner"])
+        approver = factories.account(session, "bench-approver@example.org", ["approver"])
+        version = policy.propose(
+            session, source, name, "benchmark", actor=f"account:{owner.id}"
+        )
+        policy.approve(session, version.id, actor=f"account:{approver.id}", at=at)

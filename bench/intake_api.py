@@ -4,8 +4,9 @@ ratio to a bare FastAPI endpoint that parses the same body, served the same way,
 wrk from a second process in the same run.
 
 Each submission goes through the whole path: token check, validation, intake with the
-request hash and idempotency, requester verification and jurisdiction policy where they are
-wired into ``flow.receive``, the audit event, one commit.
+request hash and idempotency, requester verification, the jurisdiction policy (Facebook's
+July 2020 template is active, so each Hong Kong demand is paused with a holding reply), the
+audit events, the commit.
 
     scripts/with-postgres .venv/bin/python bench/intake_api.py [--seconds 15] [--workers 2]
     scripts/with-postgres .venv/bin/python bench/intake_api.py --batch 100 --connections 4
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -31,7 +33,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._db import fresh_runtime  # noqa: E402
+from bench._db import activate_template, fresh_runtime  # noqa: E402
 from tests import factories  # noqa: E402
 
 
@@ -100,6 +102,7 @@ def main() -> None:
     with runtime.sessions() as session, session.begin():
         factories.authority(session)
         token = factories.token(session, "bench@example.org", ["intake"])
+    activate_template(runtime, "facebook-whatsapp-2020.yaml", datetime(2020, 7, 6, tzinfo=UTC))
     body = Path(tempfile.mkdtemp()) / "demand.json"
     if args.batch:
         items = [factories.body(reference=f"B-{i}") for i in range(args.batch)]
@@ -146,14 +149,28 @@ def main() -> None:
 
         from dueprocess.demands.models import Demand
 
+        from dueprocess.audit import service as audit
+
         stored = session.scalar(select(func.count(Demand.id)))
+        stances = dict(
+            session.execute(select(Demand.stance, func.count(Demand.id)).group_by(Demand.stance))
+            .tuples()
+            .all()
+        )
+        from dueprocess.audit.verify import load_public_key
+
+        key = audit.public_key_file(runtime.settings.keys_dir)  # the server signed at shutdown
+        chain = audit.verify_database(session, [load_public_key(str(key))])
     n = per_request
     print(f"workers: {args.workers}, connections: {args.connections}, {args.seconds} s each, "
           f"{n} demand(s) per request")
     print(f"bare FastAPI endpoint (baseline): {bare_rate * n:9,.0f} demands/s  "
           f"p99 {bare_p99:6.1f} ms")
     print(f"dueprocess API intake:            {rate * n:9,.0f} demands/s  p99 {p99:6.1f} ms")
-    print(f"ratio to baseline: {rate / bare_rate:.3f}; demands stored: {stored}")
+    print(f"ratio to baseline: {rate / bare_rate:.3f}; demands stored: {stored}, by stance: "
+          + ", ".join(f"{k}: {v}" for k, v in stances.items()))
+    print(f"audit chain after the run: {chain.events} events, "
+          + ("intact" if chain.first_bad_seq is None else f"BROKEN at {chain.first_bad_seq}"))
     if args.batch:
         ok = rate * n >= 10_000
         print(f"target >= 10,000 demands/s in batches: {'PASS' if ok else 'FAIL'}")

@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
@@ -19,13 +20,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from dueprocess import __version__
+from dueprocess.demands.schemas import DemandIn
 from dueprocess.errors import Conflict, InvalidInput, NotFound, from_validation
 from dueprocess.runtime import Runtime
 from dueprocess.web.auth import CsrfRefused, NotAuthenticated, PermissionDenied, public
+from dueprocess.web.coalesce import IntakeWriter
 from dueprocess.web.deps import TEMPLATES
 from dueprocess.web.middleware import BodySizeLimit, CloseRequestSession, SecurityHeaders
 
@@ -65,6 +69,7 @@ def _checkpoints(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextMa
             yield
         finally:
             task.cancel()
+            await run_in_threadpool(_app.state.intake_writer.close)
             try:
                 await run_in_threadpool(sign)
             except Exception:
@@ -89,6 +94,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         lifespan=_checkpoints(runtime),
     )
     app.state.runtime = runtime
+    app.state.intake_writer = IntakeWriter(runtime)
     app.add_middleware(BodySizeLimit, limit=runtime.settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(CloseRequestSession)
@@ -190,7 +196,27 @@ def create_app(runtime: Runtime) -> FastAPI:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return PlainTextResponse("internal error; it has been logged", status_code=500)
 
+    _publish_models(app, DemandIn)
     return app
+
+
+def _publish_models(app: FastAPI, *models: type[BaseModel]) -> None:
+    """Add ``models`` to the OpenAPI components, for routes that describe their body by
+    ``$ref`` in ``openapi_extra`` instead of letting FastAPI parse it."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = generate()
+            schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+            for model in models:
+                schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                for name, definition in schema.pop("$defs", {}).items():
+                    schemas.setdefault(name, definition)
+                schemas[model.__name__] = schema
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def route_table(app: FastAPI) -> list[APIRoute]:

@@ -2,7 +2,9 @@
 
 A route states what it needs with ``Depends(requires(Permission.X))`` (API: bearer token)
 or ``Depends(requires_page(Permission.X))`` (pages: session cookie, and a CSRF token on every
-unsafe method), or declares itself public with ``Depends(public)``. ``tests/web`` walks the
+unsafe method), or declares itself public with ``Depends(public)``. A route whose work runs
+in another thread's transaction (single API submissions, :mod:`dueprocess.web.coalesce`)
+uses ``Depends(requires_later(Permission.X))``: the same check, made there. ``tests/web`` walks the
 route table and fails for any route that declares neither, so a new route cannot ship open
 by accident.
 """
@@ -10,6 +12,8 @@ by accident.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -24,6 +28,8 @@ from dueprocess.web.deps import discard_request_session, open_request_session, r
 SESSION_COOKIE = "dp_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _bearer = HTTPBearer(auto_error=False, description="An API token: `dueprocess token create`")
+_NO_TOKEN = "an API token is required (Authorization: Bearer ...)"  # noqa: S105 - a message
+_BAD_TOKEN = "the API token is unknown, revoked or its account disabled"  # noqa: S105
 
 
 class NotAuthenticated(Exception):
@@ -67,14 +73,10 @@ class requires:
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
     ) -> Principal:
         if credentials is None:
-            raise NotAuthenticated(
-                "an API token is required (Authorization: Bearer ...)", page=False
-            )
+            raise NotAuthenticated(_NO_TOKEN, page=False)
         principal = await run_in_threadpool(self._check_token, request, credentials.credentials)
         if principal is None:
-            raise NotAuthenticated(
-                "the API token is unknown, revoked or its account disabled", page=False
-            )
+            raise NotAuthenticated(_BAD_TOKEN, page=False)
         return self._authorise(request, principal)
 
     @staticmethod
@@ -90,6 +92,39 @@ class requires:
         if self.permission not in principal.permissions:
             raise PermissionDenied(self.permission, page=self.page)
         request.state.principal = principal
+        return principal
+
+
+@dataclass(frozen=True)
+class BearerToken:
+    """A bearer token not checked yet, and the check its route declared
+    (:class:`requires_later`)."""
+
+    raw: str
+    authorise: Callable[[Principal | None], Principal]
+
+
+class requires_later(requires):
+    """API dependency for a route whose work runs in another thread's transaction: here only
+    that a bearer token was sent (401 if not); there, :meth:`authorise` on the principal the
+    token names, with the same answers as :class:`requires` (401, 403).
+    """
+
+    async def __call__(  # type: ignore[override]
+        self,
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
+    ) -> BearerToken:
+        if credentials is None:
+            raise NotAuthenticated(_NO_TOKEN, page=False)
+        return BearerToken(credentials.credentials, self.authorise)
+
+    def authorise(self, principal: Principal | None) -> Principal:
+        """``principal`` (None: the token is unknown, revoked or disabled) if it may act here."""
+        if principal is None:
+            raise NotAuthenticated(_BAD_TOKEN, page=False)
+        if self.permission not in principal.permissions:
+            raise PermissionDenied(self.permission, page=False)
         return principal
 
 

@@ -21,9 +21,9 @@ def _refusal(limit: int, page: bool) -> tuple[bytes, bytes]:
     if page:
         size = f"{limit / (1024 * 1024):.1f} MB"
         html = (
-            "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">"
+            '<!doctype html><html lang="en"><meta charset="utf-8">'
             "<title>Too large · dueprocess</title><h1>Too large</h1>"
-            f"<p role=\"alert\">What you sent is larger than the limit of {size}, so nothing "
+            f'<p role="alert">What you sent is larger than the limit of {size}, so nothing '
             "was saved. Go back, choose a smaller file (or split the document), and send the "
             "form again.</p></html>"
         )
