@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from dueprocess import inserts
 from dueprocess.authorities import service as authorities
 from dueprocess.clock import utcnow
 from dueprocess.demands import service as demands, signatures
@@ -69,7 +70,7 @@ def receive(
         with session.no_autoflush:  # the steps below change the demand; one flush at the end
             _assess_and_apply(session, runtime, demand, second_factor=second_factor)
         if flush:
-            session.flush()  # assigns the demand's id; a batch passes flush=False, flushes once
+            inserts.flush_new(session)  # the demand's id; a batch passes flush=False, writes once
     return result
 
 

@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation, ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from dueprocess import flow
+from dueprocess import flow, inserts
 from dueprocess.accounts.permissions import Permission
 from dueprocess.accounts.signin import Principal
 from dueprocess.demands import service as demands
@@ -234,7 +234,7 @@ def submit_batch(
                 results.append(result)
             if failures:
                 raise _Refused(failures)
-            session.flush()  # the whole batch in a few statements
+            inserts.flush_new(session)  # the whole batch: one INSERT per table
             out = BatchOut(
                 demands=[demands.to_out(session, r.demand) for r in results],
                 created=[r.created for r in results],

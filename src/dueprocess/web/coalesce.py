@@ -35,7 +35,7 @@ from fastapi import Request
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from dueprocess import flow
+from dueprocess import flow, inserts
 from dueprocess.accounts.signin import Principal, check_token
 from dueprocess.audit import service as audit
 from dueprocess.demands import service as demands
@@ -185,7 +185,7 @@ class IntakeWriter:
                             raise  # rolled back with the transaction; the refusal is the answer
                         raise _Tainted from exc
                     results.append(exc)
-            session.flush()
+            inserts.flush_new(session)  # one INSERT per table for the group
             outcomes: list[Accepted | Exception] = [
                 r
                 if isinstance(r, Exception)
