@@ -100,3 +100,135 @@ def test_every_received_demand_gets_a_requester_assessment(
     assert genuine.verification_state in {"unverified", "verified"}
     assert forged.verification_state == "suspicious"
     assert any(r["signal"] == "sender-domain" for r in forged.verification_reasons)
+
+
+# --- receive_many: the same outcome as receive, written as rows ------------------------------
+
+_VOLATILE = {"id", "demand_id", "created_at", "at", "received_at", "version_id"}
+
+
+def _state(session: Session, demand_ids: list[int]) -> list[dict[str, object]]:
+    """Everything intake wrote for these demands, without ids and clock readings."""
+    from sqlalchemy import select
+
+    from dueprocess.audit.models import AuditEvent
+    from dueprocess.demands.models import Demand, Document, Reply, Target
+    from dueprocess.policy.models import PolicyEvaluation
+
+    out: list[dict[str, object]] = []
+    for demand_id in demand_ids:
+        rows: dict[str, object] = {}
+        for model in (Demand, Target, Document, Reply, PolicyEvaluation):
+            table = model.__table__
+            key = table.c.id if model is Demand else table.c.demand_id
+            found = session.execute(select(table).where(key == demand_id).order_by(table.c.id))
+            rows[model.__tablename__] = [
+                {k: v for k, v in r._mapping.items() if k not in _VOLATILE} for r in found
+            ]
+        events = session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.subject == f"demand:{demand_id}")
+            .order_by(AuditEvent.seq)
+        )
+        rows["events"] = [
+            (e.actor, e.action, {k: v for k, v in e.data.items() if k != "at"}) for e in events
+        ]
+        out.append(rows)
+    return out
+
+
+def test_receive_many_writes_what_receive_writes(session: Session, runtime: Runtime) -> None:
+    import base64
+
+    factories.authority(session)
+    factories.authority(session, factories.BKA)
+    officer = factories.account(session, "officer@hkpf.example", ["officer"], "hkpf-nsd")
+    owner = factories.account(session, "owner@example.org", ["policy-owner"])
+    approver = factories.account(session, "approver@example.org", ["approver"])
+    version = policy.propose(
+        session,
+        template_text("facebook-whatsapp-2020"),
+        "fb.yaml",
+        "pause HK",
+        actor=f"account:{owner.id}",
+    )
+    policy.approve(
+        session, version.id, actor=f"account:{approver.id}", at=datetime(2020, 7, 6, tzinfo=UTC)
+    )
+    session.commit()
+    text = base64.b64encode(b"Order: remove the post.\n").decode()
+    bodies = [
+        factories.body(),  # HK after 6 July 2020: paused, with a holding reply
+        factories.body(received_at="2020-07-01T09:30:00+08:00", deadline=None),  # processed
+        factories.body(documents=[{"filename": "order.txt", "content_base64": text}]),
+        factories.body(authority="de-bka", jurisdiction="DE"),  # the officer may not
+        factories.body(sender="nsd@police-gov-hk.com"),
+    ]
+    kinds = [
+        {"channel": Channel.EMAIL, "actor": "test"},
+        {
+            "channel": Channel.API,
+            "actor": f"account:{officer.id}",
+            "officer_id": officer.id,
+            "restrict_to_authority": officer.authority_id,
+            "uploader_id": officer.id,
+        },
+    ]
+    one_by_one: list[int] = []
+    for body in bodies:
+        for how in kinds:
+            data = DemandIn.model_validate(body)
+            try:
+                one_by_one.append(flow.receive(session, runtime, data, **how).demand.id)  # type: ignore[arg-type]
+            except InvalidInput:
+                one_by_one.append(-1)
+    session.commit()
+    items = [
+        flow.Incoming(DemandIn.model_validate(body), **how)  # type: ignore[arg-type]
+        for body in bodies
+        for how in kinds
+    ]
+    together = [
+        a.demand.id if isinstance(a, flow.Received) else -1
+        for a in flow.receive_many(session, runtime, items)
+    ]
+    session.commit()
+    assert [i == -1 for i in one_by_one] == [i == -1 for i in together]
+    written = [i for i in one_by_one if i != -1]
+    assert len(written) >= 6
+    assert _state(session, written) == _state(session, [i for i in together if i != -1])
+    session.rollback()
+
+
+def test_receive_many_answers_each_item_and_writes_only_the_good(
+    session: Session, runtime: Runtime
+) -> None:
+    factories.authority(session)
+    session.commit()
+    items = [
+        flow.Incoming(DemandIn.model_validate(factories.body(**c)), Channel.API, "test")
+        for c in (
+            {"reference": "A", "idempotency_key": "k"},
+            {"reference": "B", "jurisdiction": "DE"},
+            {"reference": "A", "idempotency_key": "k"},  # the same again: a replay
+            {"reference": "C", "idempotency_key": "k"},  # the same key, another body
+        )
+    ]
+    answers = flow.receive_many(session, runtime, items)
+    session.commit()
+    first, bad, replay, conflict = answers
+    assert isinstance(first, flow.Received)
+    assert first.created
+    assert isinstance(bad, InvalidInput)
+    assert bad.errors[0].loc == ("jurisdiction",)
+    assert isinstance(replay, flow.Received)
+    assert not replay.created
+    assert replay.demand.id == first.demand.id
+    assert isinstance(conflict, InvalidInput)
+    assert conflict.errors[0].loc == ("idempotency_key",)
+    from sqlalchemy import select
+
+    from dueprocess.demands.models import Demand
+
+    assert list(session.scalars(select(Demand.reference))) == ["A"]
+    session.rollback()

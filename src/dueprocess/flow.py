@@ -9,14 +9,22 @@ came in. Later steps of the flow (review) will be added here, in order.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dueprocess import inserts
+from dueprocess.audit import service as audit
 from dueprocess.authorities import service as authorities
 from dueprocess.clock import utcnow
 from dueprocess.demands import service as demands, signatures
 from dueprocess.demands.models import Channel, Demand, DemandKind
-from dueprocess.demands.schemas import DemandIn
+from dueprocess.demands.schemas import DemandIn, DemandOut, DocumentOut, TargetOut
+from dueprocess.errors import InvalidInput
 from dueprocess.policy import service as policy
 from dueprocess.runtime import Runtime
 
@@ -91,3 +99,267 @@ def _assess_and_apply(
     )
     demands.set_verification(session, demand, verification, actor=VERIFICATION_ACTOR)
     policy.apply_at_intake(session, demand, actor=policy.SYSTEM_ACTOR)
+
+
+# --- many at once ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One submission for :func:`receive_many`, with who sent it and how (as for
+    :func:`receive`)."""
+
+    data: DemandIn
+    channel: Channel
+    actor: str
+    officer_id: int | None = None
+    restrict_to_authority: int | None = None
+    uploader_id: int | None = None
+    second_factor: bool = False
+
+
+@dataclass(frozen=True)
+class Received:
+    """A demand :func:`receive_many` wrote (``created``), or the earlier one a replay names."""
+
+    demand: DemandOut
+    created: bool
+
+
+def receive_many(
+    session: Session, runtime: Runtime, items: Sequence[Incoming]
+) -> list[Received | InvalidInput]:
+    """:func:`receive` for many submissions, written as rows: one INSERT (PostgreSQL: COPY)
+    per table for all of them, no ORM objects. The answer for each item, in order: what was
+    written or replayed, or the :class:`InvalidInput` that refused it (nothing of it written;
+    the others are). Same checks, verification, policy, rows and audit events as
+    :func:`receive`, in the same order (``tests/test_flow.py`` compares the two); an
+    idempotency key repeated within ``items`` replays or conflicts as with an earlier demand.
+    """
+    policy.lock_for_intake(session)
+    ids = iter(demands.allocate_ids(session, len(items)))
+    stored = _stored_keys(session, items)
+    in_group: dict[tuple[int, str], tuple[str, Received]] = {}
+    rows = _Rows()
+    answers: list[Received | InvalidInput] = []
+    for item in items:
+        data = item.data
+        try:
+            checked = demands.check(
+                session,
+                data,
+                store=runtime.store,
+                max_document_bytes=runtime.settings.max_body_bytes,
+                restrict_to_authority=item.restrict_to_authority,
+                uploader_id=item.uploader_id,
+                earlier=lambda authority_id, key: stored.get((authority_id, key)),
+            )
+        except InvalidInput as refused:
+            answers.append(refused)
+            continue
+        if checked.earlier is not None:
+            answers.append(Received(demands.to_out(session, checked.earlier), created=False))
+            continue
+        key = (checked.authority.id, data.idempotency_key or "")
+        if data.idempotency_key and key in in_group:
+            digest, first = in_group[key]
+            if digest != checked.digest:
+                answers.append(_IDEMPOTENCY_CONFLICT)
+                continue
+            answers.append(Received(first.demand, created=False))
+            continue
+        received = rows.add(session, runtime, item, checked, next(ids))
+        if data.idempotency_key:
+            in_group[key] = (checked.digest, received)
+        answers.append(received)
+    rows.write(session)
+    return answers
+
+
+_IDEMPOTENCY_CONFLICT = InvalidInput.one(
+    ("idempotency_key",),
+    "already used for a different demand; use a new key for a new demand",
+    "idempotency_conflict",
+)
+
+
+def _stored_keys(session: Session, items: Sequence[Incoming]) -> dict[tuple[int, str], Demand]:
+    """The stored demands holding any of the items' idempotency keys, in one query."""
+    keys = {i.data.idempotency_key for i in items if i.data.idempotency_key}
+    if not keys:
+        return {}
+    found = session.scalars(select(Demand).where(Demand.idempotency_key.in_(keys)))
+    return {(d.authority_id, d.idempotency_key or ""): d for d in found}
+
+
+class _Rows:
+    """The rows and audit events of the new demands of one :func:`receive_many` call."""
+
+    def __init__(self) -> None:
+        self.demands: list[dict[str, Any]] = []
+        self.targets: list[dict[str, Any]] = []
+        self.documents: list[dict[str, Any]] = []
+        self.replies: list[dict[str, Any]] = []
+        self.evaluations: list[dict[str, object]] = []
+
+    def add(
+        self,
+        session: Session,
+        runtime: Runtime,
+        item: Incoming,
+        checked: demands.Checked,
+        demand_id: int,
+    ) -> Received:
+        data, now = item.data, utcnow()
+        values = demands.new_demand_values(
+            checked, data, channel=item.channel, officer_id=item.officer_id
+        )
+        values["id"] = demand_id
+        subject = f"demand:{demand_id}"
+        audit.record(
+            session,
+            actor=item.actor,
+            action="demand.submitted",
+            subject=subject,
+            data=demands.submitted_data(checked, data, item.channel),
+        )
+        verification = authorities.verify_requester(
+            session,
+            authority_id=checked.authority.id,
+            officer_account_id=item.officer_id,
+            second_factor=item.second_factor,
+            sender=data.sender,
+            documents_signed=signatures.documents_signed(runtime.store, checked.documents),
+            emergency=data.kind is DemandKind.EMERGENCY_DISCLOSURE,
+            now=now,
+            received_at=checked.received_at,
+            unsaved=True,
+        )
+        values.update(demands.verification_values(verification))
+        audit.record(
+            session,
+            actor=VERIFICATION_ACTOR,
+            action="demand.verification_assessed",
+            subject=subject,
+            data=demands.verification_data(values),
+        )
+        decision = policy.decide_at_intake(
+            session,
+            jurisdiction=data.jurisdiction,
+            authority_slug=checked.authority.slug,
+            kind=data.kind.value,
+            legal_process=data.legal_process.value,
+            received_at=checked.received_at,
+        )
+        self._apply(session, values, decision, subject)
+        values["created_at"] = utcnow()
+        targets = [
+            {
+                "demand_id": demand_id,
+                "position": i,
+                "type": t.type,
+                "identifier": t.id,
+                "note": t.note,
+            }
+            for i, t in enumerate(data.targets)
+        ]
+        documents = [
+            {
+                "demand_id": demand_id,
+                "sha256": d.sha256,
+                "size": d.size,
+                "media_type": d.media_type,
+                "filename": d.filename,
+                "received_at": now,
+            }
+            for d in checked.documents
+        ]
+        self.demands.append(values)
+        self.targets.extend(targets)
+        self.documents.extend(documents)
+        out = demands.out_of(
+            values,
+            [TargetOut(type=t.type, id=t.id, note=t.note) for t in data.targets],
+            [
+                DocumentOut(
+                    filename=d.filename, media_type=d.media_type, sha256=d.sha256, size=d.size
+                )
+                for d in checked.documents
+            ],
+            checked.authority,
+        )
+        return Received(out, created=True)
+
+    def _apply(
+        self,
+        session: Session,
+        values: dict[str, Any],
+        decision: policy.IntakeDecision,
+        subject: str,
+    ) -> None:
+        """The policy's stance on a new demand: what ``policy.apply_at_intake`` does to one."""
+        evaluation, version = decision.evaluation, decision.version
+        version_id = version.id if version is not None else None
+        received_at: datetime = values["received_at"]
+        if version is not None:
+            audit.record(
+                session,
+                actor=policy.SYSTEM_ACTOR,
+                action="policy.applied",
+                subject=subject,
+                data=policy.applied_data(
+                    via="intake",
+                    version_id=version.id,
+                    evaluation=evaluation,
+                    old_stance=None,
+                    at=received_at,
+                ),
+            )
+        reason = policy.why(version_id, evaluation)
+        for step in decision.steps:
+            audit.record(
+                session,
+                actor=policy.SYSTEM_ACTOR,
+                action=f"demand.{step.value}",
+                subject=subject,
+                data=demands.moved_data(
+                    values["status"],
+                    reason,
+                    {"policy_version": version_id, "rule": evaluation.rule_id},
+                ),
+            )
+            values["status"] = step
+        if decision.reply is not None:
+            kind, text = decision.reply
+            self.replies.append(
+                {
+                    "demand_id": values["id"],
+                    "kind": kind,
+                    "text": text,
+                    "created_at": utcnow(),
+                    "sent_at": None,
+                }
+            )
+            audit.record(
+                session,
+                actor=policy.SYSTEM_ACTOR,
+                action="demand.reply_queued",
+                subject=subject,
+                data=demands.reply_data(kind, text),
+            )
+        values["stance"] = evaluation.stance.value
+        values["stance_condition"] = evaluation.condition
+        values["policy_version_id"] = version_id
+        record = decision.record(values["id"], received_at)
+        if record is not None:
+            self.evaluations.append(record)
+
+    def write(self, session: Session) -> None:
+        demands.insert_new(
+            session,
+            demands=self.demands,
+            targets=self.targets,
+            documents=self.documents,
+            replies=self.replies,
+        )
+        policy.record_evaluations(session, self.evaluations)

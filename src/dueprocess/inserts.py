@@ -22,15 +22,18 @@ forgets them the same way).
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Column, Integer, Table, insert, inspect, text
+import orjson
+from sqlalchemy import JSON, Column, Enum, Integer, Table, insert, inspect, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.orm.interfaces import MANYTOONE
 
-from dueprocess.db import Base
+from dueprocess.db import Base, transaction_memo
 
 _SEQUENCES: dict[str, str] = {}
+_PG_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
 
 
 def _simple(mapper: Mapper[Any]) -> bool:
@@ -84,35 +87,48 @@ def _pk(table: Table) -> Column[Any]:
 
 def _assign_ids(session: Session, by_table: dict[Table, list[Any]]) -> None:
     """Give every new object its id now, from the table's own sequence."""
-    postgres = session.get_bind().dialect.name == "postgresql"
     for table, objects in by_table.items():
         pk = _pk(table)
         wanted = [obj for obj in objects if getattr(obj, pk.key) is None]
-        if not wanted:
-            continue
-        if postgres:
+        if wanted:
+            for obj, new_id in zip(wanted, allocate_ids(session, table, len(wanted)), strict=True):
+                setattr(obj, pk.key, new_id)
+
+
+def allocate_ids(session: Session, table: Table, count: int) -> list[int]:
+    """``count`` new ids for rows of ``table``, taken now: PostgreSQL from the table's
+    sequence (gaps are possible, as with any sequence), SQLite after the largest id, which
+    is safe because the transaction holds the database's write lock (:mod:`dueprocess.db`).
+    """
+    if count <= 0:
+        return []
+    pk = _pk(table)
+    with session.no_autoflush:
+        if session.get_bind().dialect.name == "postgresql":
             sequence = _SEQUENCES.get(table.name)
             if sequence is None:
-                sequence = session.scalar(
-                    text("SELECT pg_get_serial_sequence(:table, :column)"),
-                    {"table": table.name, "column": pk.name},
+                sequence = str(
+                    session.scalar(
+                        text("SELECT pg_get_serial_sequence(:table, :column)"),
+                        {"table": table.name, "column": pk.name},
+                    )
                 )
-                _SEQUENCES[table.name] = str(sequence)
-            ids = list(
-                session.scalars(
+                _SEQUENCES[table.name] = sequence
+            return [
+                int(i)
+                for i in session.scalars(
                     text("SELECT nextval(CAST(:seq AS regclass)) FROM generate_series(1, :n)"),
-                    {"seq": _SEQUENCES[table.name], "n": len(wanted)},
+                    {"seq": sequence, "n": count},
                 )
-            )
-        else:
-            # SQLite: the transaction holds the database's write lock (BEGIN IMMEDIATE), so
-            # nobody else can take these ids before the rows are in.
-            taken = [getattr(obj, pk.key) for obj in objects if getattr(obj, pk.key) is not None]
-            last = session.scalar(text(f"SELECT max({pk.name}) FROM {table.name}")) or 0  # noqa: S608
-            start = max([int(last), *taken]) + 1
-            ids = list(range(start, start + len(wanted)))
-        for obj, new_id in zip(wanted, ids, strict=True):
-            setattr(obj, pk.key, int(new_id))
+            ]
+        sql = f"SELECT max({pk.name}) FROM {table.name}"  # noqa: S608 - names from metadata
+        last = int(session.scalar(text(sql)) or 0)
+        # Ids handed out earlier in this transaction may not be written yet.
+        memo = transaction_memo(session)
+        key = ("inserts.last_id", table.name)
+        start = max(last, int(memo.get(key, 0))) + 1  # type: ignore[call-overload]
+        memo[key] = start + count - 1
+        return list(range(start, start + count))
 
 
 def _link(obj: Any) -> None:
@@ -148,3 +164,34 @@ def _row(obj: Any, table: Table) -> dict[str, Any]:
             value = None
         row[column.key] = value
     return row
+
+
+def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (the same keys in each; values as the model's attributes take them)
+    into ``model``'s table in the session's transaction: PostgreSQL by ``COPY``, SQLite by one
+    ``executemany``. For rows built without ORM objects, many at a time (intake)."""
+    if not rows:
+        return
+    table = cast(Table, model.__table__)
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    columns = list(rows[0])
+    convert = [_copy_converter(table.c[name]) for name in columns]
+    raw: Any = session.connection().connection.dbapi_connection
+    with raw.cursor() as cursor:
+        names = ", ".join(f'"{name}"' for name in columns)
+        with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([c(row[name]) for c, name in zip(convert, columns, strict=True)])
+
+
+def _copy_converter(column: Column[Any]) -> Any:
+    """What a Python value becomes for COPY: JSON as text, enums as their value; the column
+    type's own bind processing (e.g. refusing naive datetimes) for the rest."""
+    if isinstance(column.type, JSON):
+        return lambda value: None if value is None else orjson.dumps(value).decode()
+    if isinstance(column.type, Enum):
+        return lambda value: None if value is None else getattr(value, "value", value)
+    process = column.type.bind_processor(_PG_DIALECT)
+    return process or (lambda value: value)

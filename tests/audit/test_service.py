@@ -242,3 +242,23 @@ def test_database_trigger_takes_the_writers_lock(session: Session) -> None:
         pytest.skip("the chaining trigger exists on PostgreSQL only")
     source = session.scalar(text("SELECT prosrc FROM pg_proc WHERE proname = 'audit_chain'"))
     assert f"pg_advisory_xact_lock({audit._PG_LOCK_KEY})" in str(source)
+
+
+def test_a_large_append_after_staged_events_keeps_their_order(session: Session) -> None:
+    # PostgreSQL stages small appends for its trigger and chains large ones in Python: both
+    # in one transaction must come out in the order recorded, with valid hashes.
+    for i in range(3):
+        audit.record(session, actor="test", action="test.small", data={"i": i})
+    audit.append_pending(session)
+    for i in range(audit.DIRECT_APPEND_AT + 6):
+        audit.record(session, actor="test", action="test.large", data={"i": i, "光": "復"})
+    audit.record(session, actor="test", action="test.last")
+    session.commit()
+    rows = list(session.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
+    assert [r.action for r in rows] == (
+        ["test.small"] * 3 + ["test.large"] * (audit.DIRECT_APPEND_AT + 6) + ["test.last"]
+    )
+    assert [r.data.get("i") for r in rows[3:6]] == [0, 1, 2]
+    assert [r.prev for r in rows[1:]] == [r.hash for r in rows[:-1]]
+    assert [r.hash for r in rows] == [event_hash(audit.event_fields(r)) for r in rows]
+    assert session.scalar(select(func.count(AuditStaging.id))) == 0

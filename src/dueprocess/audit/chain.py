@@ -153,25 +153,35 @@ def event_hash(fields: Mapping[str, Any]) -> str:
 
 
 def canonical_parts(
-    *, at: str, actor: str, action: str, subject: str | None, data: Mapping[str, Any]
+    *,
+    at: str,
+    actor: str,
+    action: str,
+    subject: str | None,
+    data: Mapping[str, Any],
+    validated: bool = False,
 ) -> tuple[bytes, bytes]:
     """The canonical form of an event not yet placed in the chain, split where ``prev`` and
     ``seq`` go: ``head + b'"prev":"<prev>","seq":<seq>,' + tail`` is :func:`canonical_bytes`
     of the placed event. Keys sort as ``action actor at data prev seq subject``, so the two
     chain fields fall between ``data`` and ``subject``. The database's chaining trigger
-    (PostgreSQL) fills in that middle; fields are validated here as in :func:`canonical_bytes`.
+    (PostgreSQL) fills in that middle. Fields are validated as in :func:`canonical_bytes`
+    unless ``validated`` (the writer checked them when the event was recorded).
     """
-    fields = check_event_fields(
-        {
-            "seq": 1,
-            "at": at,
-            "actor": actor,
-            "action": action,
-            "subject": subject,
-            "data": data,
-            "prev": GENESIS,
-        }
-    )
+    if validated:
+        fields: Mapping[str, Any] = {"data": data}
+    else:
+        fields = check_event_fields(
+            {
+                "seq": 1,
+                "at": at,
+                "actor": actor,
+                "action": action,
+                "subject": subject,
+                "data": data,
+                "prev": GENESIS,
+            }
+        )
     try:
         head = orjson.dumps(
             {"action": action, "actor": actor, "at": at, "data": fields["data"]},

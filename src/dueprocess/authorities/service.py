@@ -148,7 +148,11 @@ def set_status(
 
 
 def _volume(
-    session: Session, authority_id: int, now: datetime, received_at: datetime | None
+    session: Session,
+    authority_id: int,
+    now: datetime,
+    received_at: datetime | None,
+    unsaved: bool = False,
 ) -> tuple[int, int]:
     """(baseline, last day) for the volume signal; see :func:`verify_requester`."""
     memo = transaction_memo(session)
@@ -168,7 +172,10 @@ def _volume(
     baseline, last_day = demands.received_volume(session, authority_id, since=since, split=split)
     # Demands of this transaction not flushed yet (the one being assessed among them) count
     # too; reading them here saves a flush on the intake path.
-    for received in demands.pending_received_at(session, authority_id):
+    pending = demands.pending_received_at(session, authority_id)
+    if unsaved and received_at is not None:
+        pending.append(received_at)  # the demand being assessed is in no session yet
+    for received in pending:
         if received >= split:
             last_day += 1
         elif received >= since:
@@ -188,6 +195,7 @@ def verify_requester(
     emergency: bool,
     now: datetime,
     received_at: datetime | None = None,
+    unsaved: bool = False,
 ) -> Verification:
     """Gather the signals about a just-submitted demand's requester and score them
     (:func:`dueprocess.authorities.verification.assess`). Reads only; writes nothing.
@@ -201,7 +209,8 @@ def verify_requester(
     submission; the volume signal counts the authority's demands received from 24 hours
     before it (this one included) against the :data:`BASELINE_DAYS` days before that; it
     is read once per authority per transaction and counted forward with ``received_at`` of
-    each further demand (so a batch of 100 costs one count, not 100).
+    each further demand (so a batch of 100 costs one count, not 100). ``unsaved``: the demand
+    is not in the session (written later as a row), so the first count adds it itself.
     A credentials change counts only if made after staff last verified the account (or,
     for an account never verified, after it was created).
     """
@@ -220,7 +229,7 @@ def verify_requester(
         vetted = officer.verified_at or officer.created_at + _CREATION_SLACK
         if officer.credentials_changed_at > vetted:
             changed_days = max(0, (now - officer.credentials_changed_at).days)
-    baseline, last_day = _volume(session, authority.id, now, received_at)
+    baseline, last_day = _volume(session, authority.id, now, received_at, unsaved)
     signals = RequesterSignals(
         authority_status=authority.status,
         officer_present=officer is not None,

@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation, ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from dueprocess import flow, inserts
+from dueprocess import flow
 from dueprocess.accounts.permissions import Permission
 from dueprocess.accounts.signin import Principal
 from dueprocess.demands import service as demands
@@ -212,32 +212,33 @@ def submit_batch(
         except ValidationError as exc:
             failures[index] = from_validation(exc.errors()).errors
     runtime = runtime_of(request)
-    results: list[demands.Submitted] = []
+    incoming = [
+        (
+            index,
+            flow.Incoming(
+                data,
+                Channel.API,
+                me.actor,
+                officer_id=me.account_id if me.authority_scope else None,
+                restrict_to_authority=me.authority_scope,
+                uploader_id=me.account_id,
+            ),
+        )
+        for index, data in items
+    ]
     try:
         with unit_of_work(request) as session:
-            for index, data in items:
-                try:
-                    result = flow.receive(
-                        session,
-                        runtime,
-                        data,
-                        channel=Channel.API,
-                        actor=me.actor,
-                        officer_id=me.account_id if me.authority_scope else None,
-                        restrict_to_authority=me.authority_scope,
-                        uploader_id=me.account_id,
-                        flush=False,
-                    )
-                except InvalidInput as exc:
-                    failures[index] = exc.errors
-                    continue
-                results.append(result)
+            answers = flow.receive_many(session, runtime, [i for _, i in incoming])
+            results: list[flow.Received] = []
+            for (index, _), answer in zip(incoming, answers, strict=True):
+                if isinstance(answer, InvalidInput):
+                    failures[index] = answer.errors
+                else:
+                    results.append(answer)
             if failures:
-                raise _Refused(failures)
-            inserts.flush_new(session)  # the whole batch: one INSERT per table
+                raise _Refused(failures)  # rolls the whole batch back
             out = BatchOut(
-                demands=[demands.to_out(session, r.demand) for r in results],
-                created=[r.created for r in results],
+                demands=[r.demand for r in results], created=[r.created for r in results]
             )
     except _Refused as refused:
         return _refusal(refused.failures)

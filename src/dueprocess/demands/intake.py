@@ -15,6 +15,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import orjson
 from sqlalchemy import func, select
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from dueprocess.audit import service as audit
 from dueprocess.authorities import service as authorities
+from dueprocess.authorities.models import Authority
 from dueprocess.clock import as_utc, utcnow
 from dueprocess.demands.documents import DocumentRefused, DocumentStore, StoredDocument
 from dueprocess.demands.models import (
@@ -85,30 +87,36 @@ def subject_of(demand: Demand) -> Callable[[], str]:
     return lambda: f"demand:{demand.id}"
 
 
-def submit(
+@dataclass(frozen=True)
+class Checked:
+    """A submission that passed every check (:func:`check`), with what was resolved on the way:
+    its authority, request hash, time of receipt and documents (not added to any session).
+    ``earlier`` is the demand an identical earlier submission created (a replay)."""
+
+    authority: Authority
+    digest: str
+    received_at: datetime
+    documents: list[Document]
+    earlier: Demand | None = None
+
+
+def check(
     session: Session,
     data: DemandIn,
     *,
-    channel: Channel,
-    actor: str,
     store: DocumentStore,
     max_document_bytes: int,
-    officer_id: int | None = None,
     restrict_to_authority: int | None = None,
     uploader_id: int | None = None,
-    flush: bool = True,
-) -> Submitted:
-    """Record a new demand, or return the one an earlier identical submission created.
-
-    Raises :class:`InvalidInput` naming every bad field (nothing is written): an unknown
-    authority, a jurisdiction that is not the authority's, times out of order, a document
-    refused by the store's checks, or an idempotency key reused with a different body.
-    ``restrict_to_authority`` is set for officers, who may only submit for their own.
-    ``flush=False`` leaves the new rows to the caller's next flush (the demand has no id
-    until then).
-    ``uploader_id`` is the submitting account (API and portal): a document cited by
-    ``sha256`` must then be an :class:`Upload` of that account (or a document already on a
-    demand); ``None`` (staff entry, import, demo) may cite any stored upload.
+    earlier: Callable[[int, str], Demand | None] | None = None,
+) -> Checked:
+    """Every check a submission must pass before anything is written; :class:`InvalidInput`
+    naming every bad field otherwise: an unknown authority, a jurisdiction that is not the
+    authority's, times out of order, a document refused by the store's checks, or an
+    idempotency key reused with a different body. A replay (same key, same body) comes back
+    with ``earlier`` set and no documents stored. ``earlier(authority_id, key)`` finds the
+    demand holding a key (default: a query; a caller checking many at once passes its own).
+    See :func:`submit` for ``restrict_to_authority`` and ``uploader_id``.
     """
     digest = request_hash(data)
     errors = list(data.consistency_errors())
@@ -137,56 +145,116 @@ def submit(
             errors.append(FieldError(("gag_order", "until"), "has already passed"))
 
     if authority is not None and data.idempotency_key and not errors:
-        earlier = session.scalar(
-            select(Demand).where(
-                Demand.authority_id == authority.id,
-                Demand.idempotency_key == data.idempotency_key,
-            )
-        )
-        if earlier is not None:
-            if earlier.request_hash != digest:
+        found = (earlier or _stored_with_key(session))(authority.id, data.idempotency_key)
+        if found is not None:
+            if found.request_hash != digest:
                 raise InvalidInput.one(
                     ("idempotency_key",),
                     "already used for a different demand; use a new key for a new demand",
                     "idempotency_conflict",
                 )
-            return Submitted(earlier, created=False)
+            return Checked(authority, digest, received_at, [], earlier=found)
     if errors:
         raise InvalidInput(errors)
     assert authority is not None
-
     documents = _store_documents(session, data, store, max_document_bytes, uploader_id)
-    demand = Demand(
-        authority_id=authority.id,
-        officer_id=officer_id,
-        reference=data.reference,
-        jurisdiction=data.jurisdiction,
-        channel=channel,
-        sender=data.sender,
-        kind=data.kind,
-        legal_process=data.legal_process,
-        legal_basis_instrument=data.legal_basis.instrument,
-        legal_basis_article=data.legal_basis.article,
-        summary=data.summary,
-        data_categories=[c.value for c in data.data_categories],
-        period_start=as_utc(data.period_start) if data.period_start else None,
-        period_end=as_utc(data.period_end) if data.period_end else None,
-        received_at=received_at,
-        deadline=as_utc(data.deadline) if data.deadline else None,
-        penalty=data.penalty,
-        gag_order_basis=data.gag_order.basis if data.gag_order else None,
-        gag_order_until=(
+    return Checked(authority, digest, received_at, documents)
+
+
+def _stored_with_key(session: Session) -> Callable[[int, str], Demand | None]:
+    def find(authority_id: int, key: str) -> Demand | None:
+        return session.scalar(
+            select(Demand).where(Demand.authority_id == authority_id, Demand.idempotency_key == key)
+        )
+
+    return find
+
+
+def submitted_data(checked: Checked, data: DemandIn, channel: Channel) -> dict[str, object]:
+    """The ``demand.submitted`` audit event's data."""
+    return {
+        "authority": checked.authority.slug,
+        "channel": channel.value,
+        "kind": data.kind.value,
+        "request_hash": checked.digest,
+        "targets": len(data.targets),
+        "documents": [d.sha256 for d in checked.documents],
+    }
+
+
+def new_demand_values(
+    checked: Checked, data: DemandIn, *, channel: Channel, officer_id: int | None
+) -> dict[str, Any]:
+    """The column values of the new demand (status ``received``; no verification or stance)."""
+    return {
+        "authority_id": checked.authority.id,
+        "officer_id": officer_id,
+        "reference": data.reference,
+        "jurisdiction": data.jurisdiction,
+        "channel": channel,
+        "sender": data.sender,
+        "kind": data.kind,
+        "legal_process": data.legal_process,
+        "legal_basis_instrument": data.legal_basis.instrument,
+        "legal_basis_article": data.legal_basis.article,
+        "summary": data.summary,
+        "data_categories": [c.value for c in data.data_categories],
+        "period_start": as_utc(data.period_start) if data.period_start else None,
+        "period_end": as_utc(data.period_end) if data.period_end else None,
+        "received_at": checked.received_at,
+        "deadline": as_utc(data.deadline) if data.deadline else None,
+        "penalty": data.penalty,
+        "gag_order_basis": data.gag_order.basis if data.gag_order else None,
+        "gag_order_until": (
             as_utc(data.gag_order.until) if data.gag_order and data.gag_order.until else None
         ),
-        emergency_justification=data.emergency_justification,
-        status=DemandStatus.RECEIVED,
-        idempotency_key=data.idempotency_key,
-        request_hash=digest,
+        "emergency_justification": data.emergency_justification,
+        "status": DemandStatus.RECEIVED,
+        "idempotency_key": data.idempotency_key,
+        "request_hash": checked.digest,
+    }
+
+
+def submit(
+    session: Session,
+    data: DemandIn,
+    *,
+    channel: Channel,
+    actor: str,
+    store: DocumentStore,
+    max_document_bytes: int,
+    officer_id: int | None = None,
+    restrict_to_authority: int | None = None,
+    uploader_id: int | None = None,
+    flush: bool = True,
+) -> Submitted:
+    """Record a new demand, or return the one an earlier identical submission created.
+
+    Raises :class:`InvalidInput` naming every bad field, writing nothing (:func:`check`).
+    ``restrict_to_authority`` is set for officers, who may only submit for their own.
+    ``flush=False`` leaves the new rows to the caller's next flush (the demand has no id
+    until then).
+    ``uploader_id`` is the submitting account (API and portal): a document cited by
+    ``sha256`` must then be an :class:`Upload` of that account (or a document already on a
+    demand); ``None`` (staff entry, import, demo) may cite any stored upload.
+    """
+    checked = check(
+        session,
+        data,
+        store=store,
+        max_document_bytes=max_document_bytes,
+        restrict_to_authority=restrict_to_authority,
+        uploader_id=uploader_id,
+    )
+    if checked.earlier is not None:
+        return Submitted(checked.earlier, created=False)
+    demand = Demand(
+        **new_demand_values(checked, data, channel=channel, officer_id=officer_id),
         targets=[
             Target(position=i, type=t.type, identifier=t.id, note=t.note)
             for i, t in enumerate(data.targets)
         ],
-        documents=documents,
+        documents=checked.documents,
     )
     session.add(demand)
     if flush:
@@ -198,14 +266,7 @@ def submit(
         actor=actor,
         action="demand.submitted",
         subject=subject_of(demand),
-        data={
-            "authority": authority.slug,
-            "channel": channel.value,
-            "kind": demand.kind.value,
-            "request_hash": digest,
-            "targets": len(demand.targets),
-            "documents": [d.sha256 for d in documents],
-        },
+        data=submitted_data(checked, data, channel),
     )
     return Submitted(demand, created=True)
 

@@ -8,11 +8,13 @@ itself lives in :mod:`dueprocess.demands.intake` and the read models in
 from __future__ import annotations
 
 import hashlib
-from typing import Any, BinaryIO
+from collections.abc import Mapping
+from typing import Any, BinaryIO, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from dueprocess import inserts
 from dueprocess.audit import service as audit
 from dueprocess.authorities import service as authorities
 from dueprocess.authorities.models import Authority
@@ -20,11 +22,15 @@ from dueprocess.authorities.verification import Verification
 from dueprocess.demands import callbacks, states
 from dueprocess.demands.documents import DocumentStore
 from dueprocess.demands.intake import (
+    Checked as Checked,
     Submitted as Submitted,
+    check as check,
+    new_demand_values as new_demand_values,
     record_upload as record_upload,
     request_hash as request_hash,
     subject_of as subject_of,
     submit as submit,
+    submitted_data as submitted_data,
 )
 from dueprocess.demands.models import (
     DataCategory,
@@ -121,42 +127,79 @@ def to_out(session: Session, demand: Demand) -> DemandOut:
     """The output form; accepted back by :class:`DemandIn` (``demand show --json`` round trip)."""
     authority = authorities.get(session, demand.authority_id)
     assert authority is not None
-    gag = (
-        GagOrder(basis=demand.gag_order_basis, until=demand.gag_order_until)
-        if demand.gag_order_basis
-        else None
-    )
-    return DemandOut(
-        id=demand.id,
-        status=demand.status,
-        authority=authority.slug,
-        authority_name=authority.name,
-        jurisdiction=demand.jurisdiction,
-        reference=demand.reference,
-        kind=demand.kind,
-        legal_process=demand.legal_process,
-        legal_basis=LegalBasis(
-            instrument=demand.legal_basis_instrument, article=demand.legal_basis_article
-        ),
-        summary=demand.summary,
-        data_categories=[DataCategory(c) for c in demand.data_categories],
-        period_start=demand.period_start,
-        period_end=demand.period_end,
-        received_at=demand.received_at,
-        deadline=demand.deadline,
-        penalty=demand.penalty,
-        gag_order=gag,
-        emergency_justification=demand.emergency_justification,
-        targets=[TargetOut(type=t.type, id=t.identifier, note=t.note) for t in demand.targets],
-        documents=[
+    values = {column.key: getattr(demand, column.key) for column in Demand.__table__.columns}
+    return out_of(
+        values,
+        [TargetOut(type=t.type, id=t.identifier, note=t.note) for t in demand.targets],
+        [
             DocumentOut(filename=d.filename, media_type=d.media_type, sha256=d.sha256, size=d.size)
             for d in demand.documents
         ],
-        channel=demand.channel,
-        sender=demand.sender,
-        idempotency_key=demand.idempotency_key,
-        created_at=demand.created_at,
+        authority,
     )
+
+
+def out_of(
+    values: Mapping[str, Any],
+    targets: list[TargetOut],
+    documents: list[DocumentOut],
+    authority: Authority,
+) -> DemandOut:
+    """The output form from a demand's column values (a row being written, or a model's)."""
+    gag = (
+        GagOrder(basis=values["gag_order_basis"], until=values["gag_order_until"])
+        if values["gag_order_basis"]
+        else None
+    )
+    return DemandOut(
+        id=values["id"],
+        status=values["status"],
+        authority=authority.slug,
+        authority_name=authority.name,
+        jurisdiction=values["jurisdiction"],
+        reference=values["reference"],
+        kind=values["kind"],
+        legal_process=values["legal_process"],
+        legal_basis=LegalBasis(
+            instrument=values["legal_basis_instrument"], article=values["legal_basis_article"]
+        ),
+        summary=values["summary"],
+        data_categories=[DataCategory(c) for c in values["data_categories"]],
+        period_start=values["period_start"],
+        period_end=values["period_end"],
+        received_at=values["received_at"],
+        deadline=values["deadline"],
+        penalty=values["penalty"],
+        gag_order=gag,
+        emergency_justification=values["emergency_justification"],
+        targets=targets,
+        documents=documents,
+        channel=values["channel"],
+        sender=values["sender"],
+        idempotency_key=values["idempotency_key"],
+        created_at=values["created_at"],
+    )
+
+
+def insert_new(
+    session: Session,
+    *,
+    demands: list[dict[str, Any]],
+    targets: list[dict[str, Any]],
+    documents: list[dict[str, Any]],
+    replies: list[dict[str, Any]],
+) -> None:
+    """Write new demands given as rows, with their targets, documents and replies: one
+    INSERT (PostgreSQL: COPY) per table. Ids are the caller's (:func:`allocate_ids`)."""
+    inserts.insert_rows(session, Demand, demands)
+    inserts.insert_rows(session, Target, targets)
+    inserts.insert_rows(session, Document, documents)
+    inserts.insert_rows(session, Reply, replies)
+
+
+def allocate_ids(session: Session, count: int) -> list[int]:
+    """Ids for ``count`` demands about to be written as rows (:func:`insert_new`)."""
+    return inserts.allocate_ids(session, cast(Table, Demand.__table__), count)
 
 
 def record_view(session: Session, demand: Demand, *, actor: str, via: str) -> None:
@@ -176,20 +219,35 @@ def set_verification(
     """Store the requester verification of ``demand`` (state, confidence, reasons) and audit
     it as ``demand.verification_assessed`` with the same three, in the caller's transaction.
     Assessing again replaces the stored result; the audit log keeps every one."""
-    demand.verification_state = verification.state
-    demand.verification_confidence = verification.confidence
-    demand.verification_reasons = [dict(r) for r in verification.reasons]
+    values = verification_values(verification)
+    demand.verification_state = values["verification_state"]
+    demand.verification_confidence = values["verification_confidence"]
+    demand.verification_reasons = values["verification_reasons"]
     audit.record(
         session,
         actor=actor,
         action="demand.verification_assessed",
         subject=subject_of(demand),
-        data={
-            "state": verification.state,
-            "confidence": verification.confidence,
-            "reasons": demand.verification_reasons,
-        },
+        data=verification_data(values),
     )
+
+
+def verification_values(verification: Verification) -> dict[str, Any]:
+    """The demand's verification columns for ``verification``."""
+    return {
+        "verification_state": verification.state,
+        "verification_confidence": verification.confidence,
+        "verification_reasons": [dict(r) for r in verification.reasons],
+    }
+
+
+def verification_data(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``demand.verification_assessed`` audit event's data, from the columns."""
+    return {
+        "state": values["verification_state"],
+        "confidence": values["verification_confidence"],
+        "reasons": values["verification_reasons"],
+    }
 
 
 def move(
@@ -219,8 +277,15 @@ def move(
         actor=actor,
         action=f"demand.{to.value}",
         subject=subject_of(demand),
-        data={"from": previous.value, "reason": reason, **(data or {})},
+        data=moved_data(previous, reason, data),
     )
+
+
+def moved_data(
+    previous: DemandStatus, reason: str, data: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The ``demand.<status>`` audit event's data for a move from ``previous``."""
+    return {"from": previous.value, "reason": reason, **(data or {})}
 
 
 def queue_reply(
@@ -234,9 +299,14 @@ def queue_reply(
         actor=actor,
         action="demand.reply_queued",
         subject=subject_of(demand),
-        data={"kind": kind.value, "text_sha256": hashlib.sha256(text.encode()).hexdigest()},
+        data=reply_data(kind, text),
     )
     return reply
+
+
+def reply_data(kind: ReplyKind, text: str) -> dict[str, str]:
+    """The ``demand.reply_queued`` audit event's data (the text itself only as a hash)."""
+    return {"kind": kind.value, "text_sha256": hashlib.sha256(text.encode()).hexdigest()}
 
 
 def replies(session: Session, demand_id: int) -> list[Reply]:

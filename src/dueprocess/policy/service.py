@@ -45,6 +45,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
+from dueprocess import inserts
 from dueprocess.accounts import service as accounts
 from dueprocess.accounts.models import Account
 from dueprocess.accounts.permissions import Permission, permissions_of
@@ -435,6 +436,76 @@ class _Tally:
     replies: Counter[str] = field(default_factory=Counter)
 
 
+def applied_data(
+    *, via: str, version_id: int, evaluation: Evaluation, old_stance: str | None, at: datetime
+) -> dict[str, object]:
+    """The ``policy.applied`` audit event's data."""
+    return {
+        "via": via,
+        "policy_version": version_id,
+        "rule": evaluation.rule_id,
+        "stance": evaluation.stance.value,
+        "condition": evaluation.condition,
+        "from": old_stance,
+        "at": isoformat_z(at),
+    }
+
+
+def why(version_id: int | None, evaluation: Evaluation) -> str:
+    """The reason a policy gives for the moves it makes (in each move's audit event)."""
+    text = f'policy version {version_id}, rule "{evaluation.rule_id or "default"}": '
+    text += evaluation.stance.value
+    if evaluation.condition:
+        text += f" ({evaluation.condition})"
+    return text
+
+
+@dataclass(frozen=True)
+class IntakeDecision:
+    """What the active policy does with a new demand (:func:`decide_at_intake`)."""
+
+    version: PolicyVersion | None
+    evaluation: Evaluation
+    steps: list[DemandStatus]
+    reply: tuple[ReplyKind, str] | None
+
+    def record(self, demand_id: int, at: datetime) -> dict[str, object] | None:
+        """The policy evaluation row to store, or None with no active version."""
+        if self.version is None:
+            return None
+        return {"demand_id": demand_id, **_record(self.version, None, at, self.evaluation)}
+
+
+def decide_at_intake(
+    session: Session,
+    *,
+    jurisdiction: str,
+    authority_slug: str,
+    kind: str,
+    legal_process: str,
+    received_at: datetime,
+) -> IntakeDecision:
+    """:func:`apply_at_intake` for a demand not written yet: the same evaluation, moves and
+    reply, as data for a caller that writes many demands as rows. Callers take
+    :func:`lock_for_intake` first."""
+    found = active(session)
+    version, evaluation = None, NO_POLICY
+    if found is not None:
+        version, compiled = found
+        facts = DemandFacts(jurisdiction, authority_slug, kind, legal_process, received_at)
+        evaluation = compiled.evaluate(facts)
+    steps = route(S.RECEIVED, target_status(S.RECEIVED, evaluation.stance))
+    return IntakeDecision(
+        version, evaluation, steps, reply_for(None, None, evaluation, jurisdiction)
+    )
+
+
+def record_evaluations(session: Session, rows: list[dict[str, object]]) -> None:
+    """Store evaluation rows made by :meth:`IntakeDecision.record` (one INSERT for all)."""
+    if rows:
+        inserts.insert_rows(session, PolicyEvaluation, rows)
+
+
 def _apply(
     session: Session,
     demand: Demand,
@@ -459,19 +530,15 @@ def _apply(
                 actor=actor,
                 action="policy.applied",
                 subject=demands.subject_of(demand),
-                data={
-                    "via": via,
-                    "policy_version": version_id,
-                    "rule": evaluation.rule_id,
-                    "stance": new,
-                    "condition": evaluation.condition,
-                    "from": old_stance,
-                    "at": isoformat_z(at),
-                },
+                data=applied_data(
+                    via=via,
+                    version_id=version.id,
+                    evaluation=evaluation,
+                    old_stance=old_stance,
+                    at=at,
+                ),
             )
-        why = f'policy version {version_id}, rule "{evaluation.rule_id or "default"}": {new}'
-        if evaluation.condition:
-            why += f" ({evaluation.condition})"
+        reason = why(version_id, evaluation)
         for step in route(demand.status, target_status(demand.status, evaluation.stance)):
             tally.moves[(demand.status.value, step.value)] += 1
             demands.move(
@@ -479,7 +546,7 @@ def _apply(
                 demand,
                 step,
                 actor=actor,
-                reason=why,
+                reason=reason,
                 data={"policy_version": version_id, "rule": evaluation.rule_id},
             )
         reply = reply_for(old_stance, old_condition, evaluation, demand.jurisdiction)

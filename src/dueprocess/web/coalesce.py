@@ -4,20 +4,21 @@ A demand submitted alone costs a transaction of its own: a connection, the token
 intake lock, the active policy, the authority and its volume, a flush, the audit rows, a
 commit. Most of that is per transaction, not per demand, so under load the worker's one
 :class:`IntakeWriter` thread takes every submission waiting at that moment (up to
-``max_group``) and writes them in one transaction through the same
-:func:`dueprocess.flow.receive` every other door uses. Each request still gets its own
-answer, and only after the commit that made its demand durable.
+``max_group``) and writes them in one transaction with
+:func:`dueprocess.flow.receive_many`: the checks, verification, policy and audit events of
+:func:`dueprocess.flow.receive`, every table written with one statement for the group.
+Each request still gets its own answer, and only after the commit that made its demand
+durable.
 
 Each demand stands on its own:
 
 - a refusal of one (bad input, an unknown token, a missing permission) is that request's
-  answer, and the others are written; :func:`dueprocess.flow.receive` refuses before it
-  writes anything, and the writer checks that it did (nothing added to the session, no audit
-  event recorded) before carrying on;
-- if anything else goes wrong (a refusal that did leave something behind, an error from the
-  database at flush or commit, such as two workers racing on one idempotency key), the whole
-  group is rolled back and each submission is written again in a transaction of its own, so
-  one bad demand never fails another.
+  answer, and the others are written (:func:`dueprocess.flow.receive_many` refuses an item
+  before it writes or records anything of it);
+- if anything else goes wrong (an error from the database at insert or commit, such as two
+  workers racing on one idempotency key), the whole group is rolled back and each
+  submission is written again in a transaction of its own, so one bad demand never fails
+  another.
 
 With no load a group holds one submission, so the latency of a lone request is unchanged.
 """
@@ -35,10 +36,8 @@ from fastapi import Request
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from dueprocess import flow, inserts
+from dueprocess import flow
 from dueprocess.accounts.signin import Principal, check_token
-from dueprocess.audit import service as audit
-from dueprocess.demands import service as demands
 from dueprocess.demands.models import Channel
 from dueprocess.demands.schemas import DemandIn, DemandOut
 from dueprocess.errors import DueprocessError, from_validation
@@ -80,10 +79,6 @@ class _Job:
 
 #: Refusals that are one request's answer (422, 401, 403, 404, 409), not the group's failure.
 _REFUSALS = (DueprocessError, NotAuthenticated, PermissionDenied)
-
-
-class _Tainted(Exception):
-    """A refusal that left rows or audit events behind: the group must be redone one by one."""
 
 
 class IntakeWriter:
@@ -173,30 +168,27 @@ class IntakeWriter:
 
     def _in_one_transaction(self, group: list[_Job]) -> list[Accepted | Exception]:
         principals: dict[str, Principal | None] = {}
-        results: list[demands.Submitted | Exception] = []
+        answers: list[Accepted | Exception | None] = [None] * len(group)
+        incoming: list[tuple[int, flow.Incoming]] = []
         with self._runtime.sessions() as session, session.begin():
-            for job in group:
-                before = (len(session.new), audit.pending_count(session))
+            for index, job in enumerate(group):
                 try:
-                    results.append(self._receive(session, job.submission, principals))
-                except _REFUSALS as exc:
-                    if (len(session.new), audit.pending_count(session)) != before:
-                        if len(group) == 1:
-                            raise  # rolled back with the transaction; the refusal is the answer
-                        raise _Tainted from exc
-                    results.append(exc)
-            inserts.flush_new(session)  # one INSERT per table for the group
-            outcomes: list[Accepted | Exception] = [
-                r
-                if isinstance(r, Exception)
-                else Accepted(demands.to_out(session, r.demand), r.created)
-                for r in results
-            ]
-        return outcomes
+                    incoming.append((index, self._incoming(session, job.submission, principals)))
+                except _REFUSALS as refused:
+                    answers[index] = refused
+            received = flow.receive_many(session, self._runtime, [i for _, i in incoming])
+            for (index, _), answer in zip(incoming, received, strict=True):
+                answers[index] = (
+                    answer
+                    if isinstance(answer, Exception)
+                    else Accepted(answer.demand, answer.created)
+                )
+        return [a for a in answers if a is not None]
 
-    def _receive(
+    def _incoming(
         self, session: Session, submission: Submission, principals: dict[str, Principal | None]
-    ) -> demands.Submitted:
+    ) -> flow.Incoming:
+        """The submission checked (token, permission) and parsed, or the refusal raised."""
         if submission.token not in principals:
             principals[submission.token] = check_token(session, submission.token)
         me = submission.authorise(principals[submission.token])
@@ -206,16 +198,13 @@ class IntakeWriter:
             raise from_validation(exc.errors()) from None
         if submission.idempotency_key and not data.idempotency_key:
             data = data.model_copy(update={"idempotency_key": submission.idempotency_key})
-        return flow.receive(
-            session,
-            self._runtime,
+        return flow.Incoming(
             data,
-            channel=Channel.API,
-            actor=me.actor,
+            Channel.API,
+            me.actor,
             officer_id=me.account_id if me.authority_scope else None,
             restrict_to_authority=me.authority_scope,
             uploader_id=me.account_id,
-            flush=False,
         )
 
 
