@@ -70,14 +70,11 @@ def body(**changes: Any) -> dict[str, Any]:
 def submit(
     session: Session, runtime: Runtime, data: dict[str, Any], channel: Channel = Channel.EMAIL
 ) -> demands.Submitted:
-    """Submit ``data`` as staff entry through the intake service."""
-    return demands.submit(
-        session,
-        DemandIn.model_validate(data),
-        channel=channel,
-        actor="test",
-        store=runtime.store,
-        max_document_bytes=runtime.settings.max_body_bytes,
+    """Submit ``data`` as staff entry through the intake flow (as every door does)."""
+    from dueprocess import flow
+
+    return flow.receive(
+        session, runtime, DemandIn.model_validate(data), channel=channel, actor="test"
     )
 
 

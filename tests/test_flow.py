@@ -102,7 +102,7 @@ def test_every_received_demand_gets_a_requester_assessment(
     assert any(r["signal"] == "sender-domain" for r in forged.verification_reasons)
 
 
-# --- receive_many: the same outcome as receive, written as rows ------------------------------
+# --- receive_many: a group written together comes out as if written one by one ---
 
 _VOLATILE = {"id", "demand_id", "created_at", "at", "received_at", "version_id"}
 
@@ -137,7 +137,7 @@ def _state(session: Session, demand_ids: list[int]) -> list[dict[str, object]]:
     return out
 
 
-def test_receive_many_writes_what_receive_writes(session: Session, runtime: Runtime) -> None:
+def test_many_at_once_write_what_one_at_a_time_writes(session: Session, runtime: Runtime) -> None:
     import base64
 
     factories.authority(session)

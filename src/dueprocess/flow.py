@@ -1,10 +1,12 @@
 """The flow a demand takes through the domains, in one place: intake, requester
 verification, then policy.
 
-Every door (the API, the officers' portal, staff entry on the command line, the demo loader)
-calls :func:`receive` rather than :func:`dueprocess.demands.service.submit`, so a demand
-is assessed and gets its jurisdiction's stance the moment it is recorded, whichever way it
-came in. Later steps of the flow (review) will be added here, in order.
+Every door (the API and its batches, the officers' portal, staff entry, import, the demo
+loader) calls :func:`receive` or :func:`receive_many`, so a demand is checked, assessed and
+given its jurisdiction's stance the moment it is recorded, whichever way it came in, and is
+written the same way: as rows, one statement per table for however many arrive together
+(``receive`` is ``receive_many`` for one). Later steps of the flow (review) will be added
+here, in order.
 """
 
 from __future__ import annotations
@@ -15,9 +17,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from dueprocess import inserts
 from dueprocess.audit import service as audit
 from dueprocess.authorities import service as authorities
 from dueprocess.clock import utcnow
@@ -43,62 +44,42 @@ def receive(
     restrict_to_authority: int | None = None,
     uploader_id: int | None = None,
     second_factor: bool = False,
-    flush: bool = True,
 ) -> demands.Submitted:
-    """Record a demand and apply the active policy's stance to it, in the caller's transaction.
+    """Record one demand and apply the active policy's stance to it, in the caller's
+    transaction: :func:`receive_many` for one, with the demand loaded back as a model.
 
-    Same contract as :func:`~dueprocess.demands.service.submit` (refuses bad input naming each
-    field, writing nothing; a replay returns the earlier demand untouched). A newly created
-    demand's requester is then assessed (:func:`~dueprocess.authorities.service.verify_requester`;
+    Refuses bad input with :class:`InvalidInput` naming each field, writing nothing; a replay
+    (same idempotency key, same body) returns the earlier demand untouched. A new demand's
+    requester is assessed (:func:`~dueprocess.authorities.service.verify_requester`;
     ``second_factor``: submitted in a web session signed in with TOTP) and the demand is
-    evaluated at its ``received_at``
-    (:func:`~dueprocess.policy.service.apply_at_intake`): it may be paused, refused or
+    evaluated at its ``received_at`` with the active policy: it may be paused, refused or
     redirected at once, with its reply queued; the audit log names ``system:policy`` as the
-    actor of those steps, and ``actor`` as the submitter. Everything is written at one flush
-    at the end (``flush=False``: at the caller's next flush; ``result.demand.id`` is set only
-    then). The policy lock is taken first, before any
-    audit write, so an activation running at the same time is either wholly before or wholly
-    after this demand.
+    actor of those steps, and ``actor`` as the submitter. The policy lock is taken first,
+    before any audit write, so an activation running at the same time is either wholly
+    before or wholly after this demand.
     """
-    policy.lock_for_intake(session)
-    result = demands.submit(
+    (answer,) = receive_many(
         session,
-        data,
-        channel=channel,
-        actor=actor,
-        store=runtime.store,
-        max_document_bytes=runtime.settings.max_body_bytes,
-        officer_id=officer_id,
-        restrict_to_authority=restrict_to_authority,
-        uploader_id=uploader_id,
-        flush=False,
+        runtime,
+        [
+            Incoming(
+                data,
+                channel,
+                actor,
+                officer_id=officer_id,
+                restrict_to_authority=restrict_to_authority,
+                uploader_id=uploader_id,
+                second_factor=second_factor,
+            )
+        ],
     )
-    if result.created:
-        demand = result.demand
-        with session.no_autoflush:  # the steps below change the demand; one flush at the end
-            _assess_and_apply(session, runtime, demand, second_factor=second_factor)
-        if flush:
-            inserts.flush_new(session)  # the demand's id; a batch passes flush=False, writes once
-    return result
-
-
-def _assess_and_apply(
-    session: Session, runtime: Runtime, demand: Demand, *, second_factor: bool
-) -> None:
-    """Requester verification, then the jurisdiction policy, on a just-recorded demand."""
-    verification = authorities.verify_requester(
-        session,
-        authority_id=demand.authority_id,
-        officer_account_id=demand.officer_id,
-        second_factor=second_factor,
-        sender=demand.sender,
-        documents_signed=signatures.documents_signed(runtime.store, demand.documents),
-        emergency=demand.kind is DemandKind.EMERGENCY_DISCLOSURE,
-        now=utcnow(),
-        received_at=demand.received_at,
-    )
-    demands.set_verification(session, demand, verification, actor=VERIFICATION_ACTOR)
-    policy.apply_at_intake(session, demand, actor=policy.SYSTEM_ACTOR)
+    if isinstance(answer, InvalidInput):
+        raise answer
+    # With its targets and documents, as callers read them (after commit, too).
+    loaded = [selectinload(Demand.targets), selectinload(Demand.documents)]
+    demand = session.get(Demand, answer.demand.id, options=loaded)
+    assert demand is not None
+    return demands.Submitted(demand, answer.created)
 
 
 # --- many at once ---------------------------------------------------------------------------
@@ -164,7 +145,7 @@ def receive_many(
         if data.idempotency_key and key in in_group:
             digest, first = in_group[key]
             if digest != checked.digest:
-                answers.append(_IDEMPOTENCY_CONFLICT)
+                answers.append(_idempotency_conflict())
                 continue
             answers.append(Received(first.demand, created=False))
             continue
@@ -176,11 +157,12 @@ def receive_many(
     return answers
 
 
-_IDEMPOTENCY_CONFLICT = InvalidInput.one(
-    ("idempotency_key",),
-    "already used for a different demand; use a new key for a new demand",
-    "idempotency_conflict",
-)
+def _idempotency_conflict() -> InvalidInput:
+    return InvalidInput.one(
+        ("idempotency_key",),
+        "already used for a different demand; use a new key for a new demand",
+        "idempotency_conflict",
+    )
 
 
 def _stored_keys(session: Session, items: Sequence[Incoming]) -> dict[tuple[int, str], Demand]:
@@ -297,7 +279,9 @@ class _Rows:
         decision: policy.IntakeDecision,
         subject: str,
     ) -> None:
-        """The policy's stance on a new demand: what ``policy.apply_at_intake`` does to one."""
+        """The policy's stance on a new demand (:func:`policy.decide_at_intake`): its audit
+        events in the order activation writes them for an existing demand, its reply, its
+        columns and its evaluation row."""
         evaluation, version = decision.evaluation, decision.version
         version_id = version.id if version is not None else None
         received_at: datetime = values["received_at"]

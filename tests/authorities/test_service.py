@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from dueprocess import flow
 from dueprocess.accounts import service as accounts
 from dueprocess.accounts.models import Account
 from dueprocess.accounts.schemas import ContactChange
@@ -22,7 +23,6 @@ from dueprocess.clock import utcnow
 from dueprocess.demands import service as demands
 from dueprocess.demands.models import Channel, Demand
 from dueprocess.demands.schemas import DemandIn
-from dueprocess.demands.signatures import documents_signed
 from dueprocess.errors import InvalidInput, NotFound
 from dueprocess.runtime import Runtime
 from tests import factories, pdfs
@@ -229,33 +229,19 @@ def _receive(
     officer: Account | None = None,
     second_factor: bool = False,
 ) -> Demand:
-    """What flow.receive does: submit, then assess the requester and store the result."""
-    submitted = demands.submit(
+    """A demand through the flow, which assesses its requester."""
+    submitted = flow.receive(
         session,
+        runtime,
         DemandIn.model_validate(data),
         channel=channel,
         actor=f"account:{officer.id}" if officer else "cli:test",
-        store=runtime.store,
-        max_document_bytes=runtime.settings.max_body_bytes,
         officer_id=officer.id if officer else None,
         restrict_to_authority=officer.authority_id if officer else None,
-    )
-    demand = submitted.demand
-    verification = authorities.verify_requester(
-        session,
-        authority_id=demand.authority_id,
-        officer_account_id=demand.officer_id,
         second_factor=second_factor,
-        sender=demand.sender,
-        documents_signed=documents_signed(runtime.store, demand.documents),
-        emergency=demand.kind.value == "emergency-disclosure",
-        now=utcnow(),
-    )
-    demands.set_verification(
-        session, demand, verification, actor=f"account:{officer.id}" if officer else "cli:test"
     )
     session.commit()
-    return demand
+    return submitted.demand
 
 
 @pytest.fixture

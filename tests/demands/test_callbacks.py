@@ -121,6 +121,7 @@ def test_emergency_waits_for_a_confirmed_call_back(session: Session, emergency: 
     actions = [e.action for e in audit.for_subject(session, f"demand:{emergency.id}")]
     assert actions == [
         "demand.submitted",
+        "demand.verification_assessed",
         "demand.legal-review",
         "demand.callback_recorded",
         "demand.callback_recorded",

@@ -225,12 +225,12 @@ def append_pending(session: Session, *, chain_now: bool = False) -> int:
         if session.info.get(_STAGED_KEY):
             _chain_staged_now(session)
         session.info.pop(_HEAD_KEY, None)
-    seq, prev = _head(session)
+    subjects = [p.subject() if callable(p.subject) else p.subject for p in pending]
+    parts = [_parts(p, subject) for p, subject in zip(pending, subjects, strict=True)]
+    seq, prev = _head(session)  # takes the writers' lock: only the chaining itself follows
     rows = []
-    for item in pending:
+    for item, subject, (head, tail) in zip(pending, subjects, parts, strict=True):
         seq += 1
-        subject = item.subject() if callable(item.subject) else item.subject
-        head, tail = _parts(item, subject)
         digest = hashlib.sha256(head + chain_link(prev, seq) + tail).hexdigest()
         rows.append(
             (

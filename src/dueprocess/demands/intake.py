@@ -1,9 +1,9 @@
 """Intake: recording a demand as submitted, once, with its targets and documents.
 
-Every channel (API, portal, staff entry, import, the demo loader) reaches :func:`submit`
-through :func:`dueprocess.flow.receive`, so a demand is validated, de-duplicated and
-audited the same way whichever door it came in by. Callers use it through
-:mod:`dueprocess.demands.service`, the domain's one entry point.
+Every channel (API, portal, staff entry, import, the demo loader) reaches :func:`check` and
+the row builders here through :func:`dueprocess.flow.receive_many`, so a demand is
+validated, de-duplicated and audited the same way whichever door it came in by. Callers use
+them through :mod:`dueprocess.demands.service`, the domain's one entry point.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from dueprocess.demands.models import (
     Demand,
     DemandStatus,
     Document,
-    Target,
     Upload,
 )
 from dueprocess.demands.schemas import (
@@ -116,7 +115,10 @@ def check(
     idempotency key reused with a different body. A replay (same key, same body) comes back
     with ``earlier`` set and no documents stored. ``earlier(authority_id, key)`` finds the
     demand holding a key (default: a query; a caller checking many at once passes its own).
-    See :func:`submit` for ``restrict_to_authority`` and ``uploader_id``.
+    ``restrict_to_authority`` is set for officers, who may only submit for their own.
+    ``uploader_id`` is the submitting account (API and portal): a document cited by
+    ``sha256`` must then be an :class:`Upload` of that account (or a document already on a
+    demand); ``None`` (staff entry, import, demo) may cite any stored upload.
     """
     digest = request_hash(data)
     errors = list(data.consistency_errors())
@@ -213,62 +215,6 @@ def new_demand_values(
         "idempotency_key": data.idempotency_key,
         "request_hash": checked.digest,
     }
-
-
-def submit(
-    session: Session,
-    data: DemandIn,
-    *,
-    channel: Channel,
-    actor: str,
-    store: DocumentStore,
-    max_document_bytes: int,
-    officer_id: int | None = None,
-    restrict_to_authority: int | None = None,
-    uploader_id: int | None = None,
-    flush: bool = True,
-) -> Submitted:
-    """Record a new demand, or return the one an earlier identical submission created.
-
-    Raises :class:`InvalidInput` naming every bad field, writing nothing (:func:`check`).
-    ``restrict_to_authority`` is set for officers, who may only submit for their own.
-    ``flush=False`` leaves the new rows to the caller's next flush (the demand has no id
-    until then).
-    ``uploader_id`` is the submitting account (API and portal): a document cited by
-    ``sha256`` must then be an :class:`Upload` of that account (or a document already on a
-    demand); ``None`` (staff entry, import, demo) may cite any stored upload.
-    """
-    checked = check(
-        session,
-        data,
-        store=store,
-        max_document_bytes=max_document_bytes,
-        restrict_to_authority=restrict_to_authority,
-        uploader_id=uploader_id,
-    )
-    if checked.earlier is not None:
-        return Submitted(checked.earlier, created=False)
-    demand = Demand(
-        **new_demand_values(checked, data, channel=channel, officer_id=officer_id),
-        targets=[
-            Target(position=i, type=t.type, identifier=t.id, note=t.note)
-            for i, t in enumerate(data.targets)
-        ],
-        documents=checked.documents,
-    )
-    session.add(demand)
-    if flush:
-        session.flush()
-    # With flush=False the caller flushes once (flow.receive after its steps, a batch once
-    # for all); the audit subject is resolved at commit either way.
-    audit.record(
-        session,
-        actor=actor,
-        action="demand.submitted",
-        subject=subject_of(demand),
-        data=submitted_data(checked, data, channel),
-    )
-    return Submitted(demand, created=True)
 
 
 def _store_documents(

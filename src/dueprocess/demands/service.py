@@ -29,7 +29,6 @@ from dueprocess.demands.intake import (
     record_upload as record_upload,
     request_hash as request_hash,
     subject_of as subject_of,
-    submit as submit,
     submitted_data as submitted_data,
 )
 from dueprocess.demands.models import (
@@ -210,25 +209,6 @@ def record_view(session: Session, demand: Demand, *, actor: str, via: str) -> No
         action="demand.viewed",
         subject=f"demand:{demand.id}",
         data={"via": via},
-    )
-
-
-def set_verification(
-    session: Session, demand: Demand, verification: Verification, *, actor: str
-) -> None:
-    """Store the requester verification of ``demand`` (state, confidence, reasons) and audit
-    it as ``demand.verification_assessed`` with the same three, in the caller's transaction.
-    Assessing again replaces the stored result; the audit log keeps every one."""
-    values = verification_values(verification)
-    demand.verification_state = values["verification_state"]
-    demand.verification_confidence = values["verification_confidence"]
-    demand.verification_reasons = values["verification_reasons"]
-    audit.record(
-        session,
-        actor=actor,
-        action="demand.verification_assessed",
-        subject=subject_of(demand),
-        data=verification_data(values),
     )
 
 

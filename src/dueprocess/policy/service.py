@@ -485,9 +485,10 @@ def decide_at_intake(
     legal_process: str,
     received_at: datetime,
 ) -> IntakeDecision:
-    """:func:`apply_at_intake` for a demand not written yet: the same evaluation, moves and
-    reply, as data for a caller that writes many demands as rows. Callers take
-    :func:`lock_for_intake` first."""
+    """What the active policy does with a new demand, evaluated at its ``received_at``: the
+    evaluation, the moves from ``received`` and the reply, as data for
+    :func:`dueprocess.flow.receive_many`, which writes them (the module docstring has the
+    semantics). Callers take :func:`lock_for_intake` first."""
     found = active(session)
     version, evaluation = None, NO_POLICY
     if found is not None:
@@ -581,24 +582,6 @@ def facts_key(session: Session, demand: Demand, slugs: dict[int, str]) -> tuple[
         assert authority is not None
         slug = slugs[demand.authority_id] = authority.slug
     return (demand.jurisdiction, slug, demand.kind.value, demand.legal_process.value)
-
-
-def apply_at_intake(session: Session, demand: Demand, *, actor: str) -> Evaluation:
-    """Evaluate a new demand at its ``received_at`` with the active version and apply the
-    answer (see the module docstring). With no active version the stance is ``process``, no
-    version is recorded and nothing moves. Callers take :func:`lock_for_intake` first.
-    """
-    found = active(session)
-    version, evaluation = None, NO_POLICY
-    if found is not None:
-        version, compiled = found
-        facts = DemandFacts(*facts_key(session, demand, {}), demand.received_at)
-        evaluation = compiled.evaluate(facts)
-    at = demand.received_at
-    _apply(session, demand, version, evaluation, at=at, actor=actor, via="intake", tally=_Tally())
-    if version is not None:
-        session.add(PolicyEvaluation(**_record(version, None, at, evaluation), demand=demand))
-    return evaluation
 
 
 def _reevaluate(
