@@ -147,9 +147,8 @@ def main() -> None:
     with runtime.sessions() as session:
         from sqlalchemy import func, select
 
-        from dueprocess.demands.models import Demand
-
         from dueprocess.audit import service as audit
+        from dueprocess.demands.models import Demand
 
         stored = session.scalar(select(func.count(Demand.id)))
         stances = dict(

@@ -186,8 +186,10 @@ def record(
             "prev": GENESIS,
         }
     )
-    session.connection()  # begin the transaction now, so the event belongs to it
     innermost = session.get_nested_transaction() or session.get_transaction()
+    if innermost is None:
+        session.connection()  # begin the transaction now, so the event belongs to it
+        innermost = session.get_transaction()
     pending: list[_Pending] = session.info.setdefault(_PENDING_KEY, [])
     pending.append(_Pending(when, actor, action, subject, plain, innermost))
 

@@ -191,10 +191,9 @@ def _refusal(failures: dict[int, list[FieldError]]) -> JSONResponse:
 )
 def submit_batch(
     request: Request,
-    response: Response,
     me: SubmitGrant,
     batch: Annotated[BatchIn, Body(openapi_examples=_BATCH_EXAMPLES)],
-) -> BatchOut | JSONResponse:
+) -> Response:
     """Record every demand in ``demands`` in one transaction, or none of them.
 
     Each item is checked as ``POST /api/v1/demands`` checks one. If any item is refused the
@@ -247,9 +246,12 @@ def submit_batch(
             "another request recorded a demand with one of these idempotency keys at the same "
             "time; nothing was written, send the batch again"
         ) from exc
-    if not any(out.created):
-        response.status_code = 200
-    return out
+    # Serialised here, once: handed the model, FastAPI would validate it all over again.
+    return Response(
+        out.model_dump_json(),
+        status_code=201 if any(out.created) else 200,
+        media_type="application/json",
+    )
 
 
 # --- uploads ------------------------------------------------------------------------------
