@@ -45,7 +45,8 @@ _MAX_FUTURE_SECONDS = 300
 
 @dataclass(frozen=True)
 class Submitted:
-    """The outcome of :func:`submit`: the demand, and whether this call created it."""
+    """The outcome of :func:`dueprocess.flow.receive`: the demand, and whether this call
+    created it (False: a replay of an earlier identical submission)."""
 
     demand: Demand
     created: bool
@@ -304,7 +305,7 @@ def record_upload(
     session: Session, stored: StoredDocument, *, account_id: int | None, actor: str
 ) -> Upload:
     """Record that ``account_id`` uploaded ``stored`` (already in the store), audited as
-    ``document.uploaded``. Only that account may then cite it by hash (see :func:`submit`).
+    ``document.uploaded``. Only that account may then cite it by hash (see :func:`check`).
 
     Uploading the same bytes twice records two rows (each upload is its own event); the
     store keeps the bytes once.

@@ -267,4 +267,3 @@ def jurisdiction_page(request: Request, jurisdiction: str, me: PageRead) -> HTML
     with unit_of_work(request) as session:
         detail = policy_whatif.jurisdiction_detail(session, jurisdiction)
     return _page(request, "jurisdiction.html", {"d": detail})
-

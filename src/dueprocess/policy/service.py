@@ -53,14 +53,21 @@ from dueprocess.audit import service as audit
 from dueprocess.authorities import service as authorities
 from dueprocess.clock import as_utc, isoformat_z, utcnow
 from dueprocess.db import transaction_memo
-from dueprocess.demands import service as demands, states
+from dueprocess.demands import service as demands
 from dueprocess.demands.models import Demand, DemandStatus, ReplyKind
 from dueprocess.errors import Conflict, InvalidInput, NotFound
-from dueprocess.jurisdictions import name_of
 from dueprocess.policy import schemas as out
 from dueprocess.policy.fileformat import load_policy
 from dueprocess.policy.models import PolicyEvaluation, PolicyVersion, VersionStatus
 from dueprocess.policy.rules import CompiledPolicy, DemandFacts, Evaluation, Stance
+from dueprocess.policy.stances import (
+    applied_data as applied_data,
+    changes_answer as changes_answer,
+    reply_for as reply_for,
+    route as route,
+    target_status as target_status,
+    why as why,
+)
 
 S = DemandStatus
 #: Who applies a stance at intake in the audit log: the policy, not the person submitting.
@@ -362,71 +369,6 @@ def active_out(session: Session) -> out.ActiveOut:
 # --- applying a stance to a demand ------------------------------------------------------------
 
 
-def target_status(status: DemandStatus, stance: Stance) -> DemandStatus:
-    """Where a demand in ``status`` goes when its answer changes to ``stance``."""
-    if stance is Stance.PAUSE:
-        return S.PAUSED
-    if stance in (Stance.REFUSE, Stance.NO_SERVICE):
-        return S.REFUSED
-    if stance is Stance.REDIRECT:
-        return S.REDIRECTED
-    if stance is Stance.ESCALATE:
-        return S.HUMAN_RIGHTS_REVIEW
-    return S.RECEIVED if status is S.PAUSED else status
-
-
-def route(status: DemandStatus, target: DemandStatus) -> list[DemandStatus]:
-    """The moves from ``status`` to ``target``: none, one, or two through legal review."""
-    if status is target:
-        return []
-    if states.can_move(status, target):
-        return [target]
-    if states.can_move(status, S.LEGAL_REVIEW) and states.can_move(S.LEGAL_REVIEW, target):
-        return [S.LEGAL_REVIEW, target]
-    raise Conflict(f"no policy move from {status.value} to {target.value}")
-
-
-def changes_answer(stance: str | None, condition: str | None, evaluation: Evaluation) -> bool:
-    """Whether ``evaluation`` differs from a recorded answer (never evaluated: process)."""
-    return (stance or Stance.PROCESS.value, condition) != (
-        evaluation.stance.value,
-        evaluation.condition,
-    )
-
-
-def reply_for(
-    old_stance: str | None, old_condition: str | None, evaluation: Evaluation, jurisdiction: str
-) -> tuple[ReplyKind, str] | None:
-    """The reply a demand gets when its answer becomes ``evaluation``; None for no reply.
-
-    The rule's ``reply`` text when it has one, otherwise one built from its condition.
-    """
-    stance, condition, reply = evaluation.stance, evaluation.condition, evaluation.reply
-    if stance is Stance.PAUSE:
-        return ReplyKind.HOLDING, reply or (
-            f"We have paused our review of this request ({condition}). It is held, not "
-            "refused; we will write again when this changes."
-        )
-    if stance is Stance.REFUSE:
-        return ReplyKind.REFUSAL, reply or f"We refuse this request: {condition}."
-    if stance is Stance.REDIRECT:
-        return ReplyKind.REDIRECT, reply or (
-            f"We cannot act on this request as sent. Please use this route instead: {condition}."
-        )
-    if stance is Stance.NO_SERVICE:
-        return ReplyKind.NO_SERVICE, reply or (
-            f"We do not provide our service in {name_of(jurisdiction)}, so we cannot act on "
-            f"this request.{f' {condition}.' if condition else ''}"
-        )
-    if reply:
-        return ReplyKind.ACKNOWLEDGEMENT, reply
-    if old_stance == Stance.PAUSE.value:
-        return ReplyKind.ACKNOWLEDGEMENT, (
-            f"We have resumed our review of this request: the pause ({old_condition}) is lifted."
-        )
-    return None
-
-
 @dataclass
 class _Tally:
     evaluated: int = 0
@@ -434,30 +376,6 @@ class _Tally:
     transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
     moves: Counter[tuple[str, str]] = field(default_factory=Counter)
     replies: Counter[str] = field(default_factory=Counter)
-
-
-def applied_data(
-    *, via: str, version_id: int, evaluation: Evaluation, old_stance: str | None, at: datetime
-) -> dict[str, object]:
-    """The ``policy.applied`` audit event's data."""
-    return {
-        "via": via,
-        "policy_version": version_id,
-        "rule": evaluation.rule_id,
-        "stance": evaluation.stance.value,
-        "condition": evaluation.condition,
-        "from": old_stance,
-        "at": isoformat_z(at),
-    }
-
-
-def why(version_id: int | None, evaluation: Evaluation) -> str:
-    """The reason a policy gives for the moves it makes (in each move's audit event)."""
-    text = f'policy version {version_id}, rule "{evaluation.rule_id or "default"}": '
-    text += evaluation.stance.value
-    if evaluation.condition:
-        text += f" ({evaluation.condition})"
-    return text
 
 
 @dataclass(frozen=True)
