@@ -64,6 +64,23 @@ def test_bad_input_is_422_naming_each_field_and_writes_nothing(
     assert _count(session) == 0
 
 
+def test_malformed_json_is_422_and_a_token_without_the_permission_is_403_first(
+    http: httpx.Client, live_server: LiveServer, session: Session
+) -> None:
+    broken = http.post(
+        "/api/v1/demands",
+        content=b'{"authority": "hkpf-nsd",',
+        headers={"content-type": "application/json"},
+    )
+    assert broken.status_code == 422, broken.text
+    assert "JSON" in broken.json()["detail"][0]["msg"]
+    reader = factories.token(session, "auditor@example.org", ["auditor"])
+    session.commit()
+    with httpx.Client(base_url=live_server.url, headers=factories.bearer(reader)) as other:
+        assert other.post("/api/v1/demands", content=b"{not json").status_code == 403
+    assert http.post("/api/v1/demands", json=factories.body()).status_code == 201
+
+
 def test_oversized_body_is_refused_before_parsing(http: httpx.Client, session: Session) -> None:
     big = factories.body(summary="x" * (3 * 1024 * 1024))
     answer = http.post("/api/v1/demands", json=big)

@@ -141,3 +141,18 @@ def test_the_thread_answers_concurrent_submitters_and_drains_at_close(
     assert sorted(str(r) for r in _demands(session)) == sorted(f"R-{i}" for i in range(20))
     with pytest.raises(RuntimeError, match="closed"):
         writer.submit(_submission(intake_token))
+
+
+def test_the_thread_keeps_answering_after_a_failure(
+    session: Session, runtime: Runtime, intake_token: str
+) -> None:
+    def broken(_principal: Principal | None) -> Principal:
+        raise RuntimeError("boom")
+
+    writer = IntakeWriter(runtime)
+    failed = writer.submit(Submission(intake_token, broken, b"{}"))
+    assert isinstance(failed.exception(timeout=30), RuntimeError)
+    later = writer.submit(_submission(intake_token, reference="after"))
+    assert later.result(timeout=30).created
+    writer.close()
+    assert _demands(session) == ["after"]

@@ -143,7 +143,13 @@ class IntakeWriter:
                     stopping = True
                     break
                 group.append(job)
-            self._write(group)
+            try:
+                self._write(group)
+            except BaseException as exc:  # never leave a request waiting for an answer
+                log.exception("intake writer failed on a group of %d", len(group))
+                for job in group:
+                    if not job.future.done():
+                        job.future.set_exception(exc)
 
     def _write(self, group: list[_Job]) -> None:
         try:
