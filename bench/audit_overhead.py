@@ -1,8 +1,10 @@
 """How much writing the audit event adds to the operation it records (issue 3: <= 20%).
 
-Submits the same demands through the intake service twice, each in its own transaction as
-an API request would: once as shipped, once with ``audit.record`` replaced by a no-op,
-alternating rounds so machine noise hits both alike. Prints both rates and the overhead.
+Submits the same demands through the intake flow (``flow.receive``: checks, requester
+verification, policy, two audit events each with no policy active) twice, each in its own
+transaction as a lone API request would: once as shipped, once with ``audit.record``
+replaced by a no-op, alternating rounds so machine noise hits both alike. Prints both rates
+and the overhead.
 
     scripts/with-postgres .venv/bin/python bench/audit_overhead.py      # PostgreSQL
     .venv/bin/python bench/audit_overhead.py                             # SQLite
@@ -20,8 +22,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._db import fresh_runtime
+from dueprocess import flow
 from dueprocess.audit import service as audit
-from dueprocess.demands import service as demands
 from dueprocess.demands.models import Channel
 from dueprocess.demands.schemas import DemandIn
 from dueprocess.runtime import Runtime
@@ -36,8 +38,7 @@ def _round(runtime: Runtime, n: int, start: int) -> float:
     began = time.perf_counter()
     for item in data:
         with runtime.sessions() as session, session.begin():
-            demands.submit(session, item, channel=Channel.API, actor="account:1",
-                           store=runtime.store, max_document_bytes=1 << 20)
+            flow.receive(session, runtime, item, channel=Channel.API, actor="account:1")
     return n / (time.perf_counter() - began)
 
 

@@ -22,6 +22,10 @@ from sqlalchemy.orm import Session
 
 from dueprocess.db import Base, transaction_memo
 
+#: From this many rows PostgreSQL gets a COPY; fewer go as one INSERT (a COPY costs more
+#: round trips to set up than a handful of rows save).
+COPY_FROM = 16
+
 _SEQUENCES: dict[str, str] = {}
 _PG_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
 
@@ -68,12 +72,13 @@ def allocate_ids(session: Session, table: Table, count: int) -> list[int]:
 
 def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
     """Insert ``rows`` (the same keys in each; values as the model's attributes take them)
-    into ``model``'s table in the session's transaction: PostgreSQL by ``COPY``, SQLite by one
-    ``executemany``. For rows built without ORM objects, many at a time (intake)."""
+    into ``model``'s table in the session's transaction: on PostgreSQL by ``COPY`` from
+    :data:`COPY_FROM` rows on, otherwise (and on SQLite) by one ``executemany``. For rows
+    built without ORM objects, many at a time (intake)."""
     if not rows:
         return
     table = cast(Table, model.__table__)
-    if session.get_bind().dialect.name != "postgresql":
+    if session.get_bind().dialect.name != "postgresql" or len(rows) < COPY_FROM:
         session.execute(insert(table), rows)
         return
     columns = list(rows[0])
