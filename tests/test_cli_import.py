@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner, Result
 
@@ -20,7 +21,6 @@ from dueprocess.audit.models import AuditEvent
 from dueprocess.cli import app
 from dueprocess.config import Settings
 from dueprocess.demands.models import Channel, Demand, Document
-from dueprocess.errors import InvalidInput
 from dueprocess.runtime import Runtime
 from tests import factories
 
@@ -207,28 +207,30 @@ def test_file_and_option_problems_exit_2(cli_env: Settings, tmp_path: Path) -> N
     assert runner.invoke(app, ["demand", "import", "--help"]).exit_code == 0
 
 
-def test_a_row_refused_after_writing_leaves_the_audit_chain_intact(
+def test_a_batch_the_database_refuses_is_redone_row_by_row_with_the_chain_intact(
     cli_env: Settings,
     session: Session,
     runtime: Runtime,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A row that fails inside its SAVEPOINT after an audit event was appended must not
-    leave the next row chained to that rolled-back event."""
-    real = flow.receive
+    """The database refuses the batch after it was written (as when another import records
+    one of its idempotency keys at the same moment): the batch's SAVEPOINT is rolled back and
+    the rows are written one by one; the one that clashes again is refused, the others are
+    kept, and no rolled-back event is left in the chain."""
+    real = flow.receive_many
 
-    def receive_then_refuse(*args: Any, **kwargs: Any) -> Any:
-        result = real(*args, **kwargs)
-        if result.demand.reference == "refuse-me":
-            raise InvalidInput.one(("reference",), "refused after writing")
-        return result
+    def clash(session: Session, runtime: Runtime, items: list[flow.Incoming]) -> Any:
+        answers = real(session, runtime, items)  # written, audit events recorded
+        if len(items) > 1 or items[0].data.reference == "clashes":
+            raise IntegrityError("INSERT", {}, Exception("duplicate key"))
+        return answers
 
-    monkeypatch.setattr(flow, "receive", receive_then_refuse)
+    monkeypatch.setattr(flow, "receive_many", clash)
     file = _jsonl(
         tmp_path / "export.jsonl",
         factories.body(reference="before"),
-        factories.body(reference="refuse-me"),
+        factories.body(reference="clashes"),
         factories.body(reference="after"),
     )
     result = _import(str(file))

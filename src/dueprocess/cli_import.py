@@ -2,14 +2,15 @@
 
 Reads JSON lines or CSV (layout in :mod:`dueprocess.demands.importer` and ``docs/api.md``)
 row by row, never the whole file, and records each good row through the intake flow
-(:func:`dueprocess.flow.receive`, channel ``import`` unless the row or ``--channel`` names
-another staff channel).
+(:func:`dueprocess.flow.receive_many`, a batch of rows at a time; channel ``import`` unless
+the row or ``--channel`` names another staff channel).
 
 Promises (``tests/test_cli_import.py`` checks each):
 
 - A refused row never stops the import and never leaves anything behind: it is checked
-  before anything is written, and the service's own checks run inside a SAVEPOINT that is
-  rolled back on refusal. Every refusal is reported with its line, field and reason.
+  before anything of it is written, and the rows are written inside a SAVEPOINT; if the
+  database refuses the batch, it is rolled back and the rows are written one by one, each in
+  its own SAVEPOINT. Every refusal is reported with its line, field and reason.
 - Rows are committed in batches (``--batch-size``, one transaction each), so an interrupted
   import keeps whole batches; re-running it is safe for rows with an ``idempotency_key``:
   they are replayed (counted apart), not entered twice.
@@ -40,7 +41,9 @@ from rich.progress import (
 )
 from rich.table import Table
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
 
+from dueprocess import flow
 from dueprocess.cli import CLI_ACTOR, _runtime, demand_app, err, fail, out
 from dueprocess.demands import importer
 from dueprocess.demands.documents import DirectoryStore, DocumentStore, Source, StoredDocument
@@ -121,14 +124,14 @@ def _run_batch(
     dry_run: bool,
     refusals: IO[str] | None,
 ) -> Tally:
-    """One transaction for ``rows``; a refused row rolls back its own SAVEPOINT only."""
-    from dueprocess import flow
-
+    """One transaction for ``rows``, written together (:func:`flow.receive_many`); a refused
+    row is answered on its own and writes nothing."""
     tally = Tally()
     refused: list[tuple[int, list[FieldError]]] = []
     with runtime.sessions() as session:
         transaction = session.begin()
         try:
+            good: list[tuple[int, DemandIn, Channel]] = []
             for line, parsed in rows:
                 if isinstance(parsed, list):
                     refused.append((line, parsed))
@@ -137,23 +140,13 @@ def _run_batch(
                 if isinstance(channel, FieldError):
                     refused.append((line, [importer.name_error(channel, fmt)]))
                     continue
-                try:
-                    with session.begin_nested():
-                        result = flow.receive(
-                            session, runtime, parsed, channel=channel, actor=CLI_ACTOR
-                        )
-                except InvalidInput as exc:
-                    refused.append((line, [importer.name_error(e, fmt) for e in exc.errors]))
-                    continue
-                except IntegrityError:
-                    problem = FieldError(
-                        ("idempotency_key",),
-                        "recorded by someone else at the same time; run the import again",
-                        "conflict",
-                    )
-                    refused.append((line, [problem]))
-                    continue
-                if result.created:
+                good.append((line, parsed, channel))
+            for (line, parsed, _), answer in zip(
+                good, _receive(session, runtime, good), strict=True
+            ):
+                if isinstance(answer, list):
+                    refused.append((line, [importer.name_error(e, fmt) for e in answer]))
+                elif answer.created:
                     tally.accepted += 1
                     tally.unkeyed += parsed.idempotency_key is None
                 else:
@@ -171,6 +164,42 @@ def _run_batch(
         if refusals is not None:
             refusals.write(json.dumps(_refusal_record(line, errors), ensure_ascii=False) + "\n")
     return tally
+
+
+def _receive(
+    session: Session, runtime: Runtime, good: list[tuple[int, DemandIn, Channel]]
+) -> list[flow.Received | list[FieldError]]:
+    """Every row's answer: written together in a SAVEPOINT; if the database refuses the
+    group (someone else recorded one of its idempotency keys meanwhile), row by row, each in
+    a SAVEPOINT of its own, so only the row that clashes is refused."""
+    items = [flow.Incoming(data, channel, CLI_ACTOR) for _, data, channel in good]
+    try:
+        with session.begin_nested():
+            answers = flow.receive_many(session, runtime, items)
+        return [a.errors if isinstance(a, InvalidInput) else a for a in answers]
+    except IntegrityError:
+        return [_receive_one(session, runtime, item) for item in items]
+
+
+def _receive_one(
+    session: Session, runtime: Runtime, item: flow.Incoming
+) -> flow.Received | list[FieldError]:
+    try:
+        with session.begin_nested():
+            (answer,) = flow.receive_many(session, runtime, [item])
+            if isinstance(answer, InvalidInput):
+                raise answer  # nothing of it was written; leave the SAVEPOINT clean anyway
+    except InvalidInput as exc:
+        return exc.errors
+    except IntegrityError:
+        return [
+            FieldError(
+                ("idempotency_key",),
+                "recorded by someone else at the same time; run the import again",
+                "conflict",
+            )
+        ]
+    return answer
 
 
 def _refusal_record(line: int, errors: list[FieldError]) -> dict[str, object]:
