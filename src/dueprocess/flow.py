@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from dueprocess.accounts.signin import Principal
 from dueprocess.audit import service as audit
 from dueprocess.authorities import service as authorities
 from dueprocess.clock import utcnow
@@ -97,6 +98,18 @@ class Incoming:
     restrict_to_authority: int | None = None
     uploader_id: int | None = None
     second_factor: bool = False
+
+    @classmethod
+    def from_api(cls, data: DemandIn, me: Principal) -> Incoming:
+        """A submission through the API by ``me`` (an officer only for their authority)."""
+        return cls(
+            data,
+            Channel.API,
+            me.actor,
+            officer_id=me.account_id if me.authority_scope else None,
+            restrict_to_authority=me.authority_scope,
+            uploader_id=me.account_id,
+        )
 
 
 @dataclass(frozen=True)

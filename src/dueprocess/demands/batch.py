@@ -29,7 +29,6 @@ from dueprocess.accounts.permissions import Permission
 from dueprocess.accounts.signin import Principal
 from dueprocess.demands import service as demands
 from dueprocess.demands.documents import DocumentRefused
-from dueprocess.demands.models import Channel
 from dueprocess.demands.routes import EXAMPLE
 from dueprocess.demands.schemas import DemandIn, DemandOut
 from dueprocess.errors import Conflict, FieldError, InvalidInput, from_validation
@@ -211,20 +210,7 @@ def submit_batch(
         except ValidationError as exc:
             failures[index] = from_validation(exc.errors()).errors
     runtime = runtime_of(request)
-    incoming = [
-        (
-            index,
-            flow.Incoming(
-                data,
-                Channel.API,
-                me.actor,
-                officer_id=me.account_id if me.authority_scope else None,
-                restrict_to_authority=me.authority_scope,
-                uploader_id=me.account_id,
-            ),
-        )
-        for index, data in items
-    ]
+    incoming = [(index, flow.Incoming.from_api(data, me)) for index, data in items]
     try:
         with unit_of_work(request) as session:
             answers = flow.receive_many(session, runtime, [i for _, i in incoming])

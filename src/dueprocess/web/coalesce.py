@@ -38,7 +38,6 @@ from sqlalchemy.orm import Session
 
 from dueprocess import flow
 from dueprocess.accounts.signin import Principal, check_token
-from dueprocess.demands.models import Channel
 from dueprocess.demands.schemas import DemandIn, DemandOut
 from dueprocess.errors import DueprocessError, from_validation
 from dueprocess.runtime import Runtime
@@ -204,14 +203,7 @@ class IntakeWriter:
             raise from_validation(exc.errors()) from None
         if submission.idempotency_key and not data.idempotency_key:
             data = data.model_copy(update={"idempotency_key": submission.idempotency_key})
-        return flow.Incoming(
-            data,
-            Channel.API,
-            me.actor,
-            officer_id=me.account_id if me.authority_scope else None,
-            restrict_to_authority=me.authority_scope,
-            uploader_id=me.account_id,
-        )
+        return flow.Incoming.from_api(data, me)
 
 
 def intake_writer(request: Request) -> IntakeWriter:
