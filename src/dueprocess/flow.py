@@ -126,9 +126,9 @@ def receive_many(
     """:func:`receive` for many submissions, written as rows: one INSERT (PostgreSQL: COPY)
     per table for all of them, no ORM objects. The answer for each item, in order: what was
     written or replayed, or the :class:`InvalidInput` that refused it (nothing of it written;
-    the others are). Same checks, verification, policy, rows and audit events as
-    :func:`receive`, in the same order (``tests/test_flow.py`` compares the two); an
-    idempotency key repeated within ``items`` replays or conflicts as with an earlier demand.
+    the others are). Each item gets the rows and audit events it would get received alone
+    (``tests/test_flow.py`` compares the two); an idempotency key repeated within ``items``
+    replays or conflicts as with an earlier demand. The caller commits.
     """
     policy.lock_for_intake(session)
     ids = iter(demands.allocate_ids(session, len(items)))
@@ -158,7 +158,7 @@ def receive_many(
         if data.idempotency_key and key in in_group:
             digest, first = in_group[key]
             if digest != checked.digest:
-                answers.append(_idempotency_conflict())
+                answers.append(demands.idempotency_conflict())
                 continue
             answers.append(Received(first.demand, created=False))
             continue
@@ -168,14 +168,6 @@ def receive_many(
         answers.append(received)
     rows.write(session)
     return answers
-
-
-def _idempotency_conflict() -> InvalidInput:
-    return InvalidInput.one(
-        ("idempotency_key",),
-        "already used for a different demand; use a new key for a new demand",
-        "idempotency_conflict",
-    )
 
 
 def _stored_keys(session: Session, items: Sequence[Incoming]) -> dict[tuple[int, str], Demand]:

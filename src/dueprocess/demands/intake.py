@@ -151,17 +151,22 @@ def check(
         found = (earlier or _stored_with_key(session))(authority.id, data.idempotency_key)
         if found is not None:
             if found.request_hash != digest:
-                raise InvalidInput.one(
-                    ("idempotency_key",),
-                    "already used for a different demand; use a new key for a new demand",
-                    "idempotency_conflict",
-                )
+                raise idempotency_conflict()
             return Checked(authority, digest, received_at, [], earlier=found)
     if errors:
         raise InvalidInput(errors)
     assert authority is not None
     documents = _store_documents(session, data, store, max_document_bytes, uploader_id)
     return Checked(authority, digest, received_at, documents)
+
+
+def idempotency_conflict() -> InvalidInput:
+    """The refusal of an idempotency key already used for a different demand."""
+    return InvalidInput.one(
+        ("idempotency_key",),
+        "already used for a different demand; use a new key for a new demand",
+        "idempotency_conflict",
+    )
 
 
 def _stored_with_key(session: Session) -> Callable[[int, str], Demand | None]:

@@ -25,6 +25,7 @@ from dueprocess.demands.intake import (
     Checked as Checked,
     Submitted as Submitted,
     check as check,
+    idempotency_conflict as idempotency_conflict,
     new_demand_values as new_demand_values,
     record_upload as record_upload,
     request_hash as request_hash,
