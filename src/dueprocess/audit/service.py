@@ -133,7 +133,7 @@ def _insert_for(dialect: Dialect) -> _Insert:
             sql=f"INSERT INTO audit_event ({columns}) VALUES ({', '.join(marks)})",  # noqa: S608
             at=AuditEvent.__table__.c.at.type.bind_processor(dialect) or identity,
             stage_sql="INSERT INTO audit_staging (at, actor, action, subject, data, head, tail) "
-            "VALUES (%s, %s, %s, %s, %s::json, %s, %s)",
+            "VALUES ",
         )
         _INSERTS[dialect.name] = found
     return found
@@ -213,7 +213,8 @@ def append_pending(session: Session, *, chain_now: bool = False) -> int:
         if chain_now and pg and session.info.get(_STAGED_KEY):
             _chain_staged_now(session)
         return 0
-    session.flush()  # subjects given as functions need the ids the flush assigns
+    if any(callable(p.subject) for p in session.info[_PENDING_KEY]):
+        session.flush()  # subjects given as functions need the ids the flush assigns
     pending: list[_Pending] = session.info.pop(_PENDING_KEY, [])
     statement = _insert_for(session.get_bind().dialect)
     if pg and len(pending) < DIRECT_APPEND_AT:
@@ -288,7 +289,9 @@ def _stage(session: Session, pending: Sequence[_Pending], statement: _Insert) ->
                 tail,
             )
         )
-    _execute(session, statement.stage_sql, rows)
+    # One statement with a VALUES row per event: one round trip, where executemany pipelines.
+    values = ", ".join(["(%s, %s, %s, %s, %s::json, %s, %s)"] * len(rows))
+    _execute(session, statement.stage_sql + values, [tuple(v for row in rows for v in row)])
     session.info[_STAGED_KEY] = True
 
 
