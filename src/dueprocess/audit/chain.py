@@ -121,21 +121,28 @@ def check_event_fields(event_fields: Mapping[str, Any]) -> dict[str, Any]:
     seq = fields["seq"]
     if type(seq) is not int or not 1 <= seq <= MAX_INT:
         raise ValueError(f"seq must be an integer >= 1, not {seq!r}")
-    for name in ("actor", "action"):
-        if type(fields[name]) is not str or not fields[name]:
-            raise ValueError(f"{name} must be a non-empty string, not {fields[name]!r}")
-    if fields["subject"] is not None and type(fields["subject"]) is not str:
-        raise ValueError(f"subject must be a string or None, not {fields['subject']!r}")
     if type(fields["at"]) is not str or not _AT.fullmatch(fields["at"]):
         raise ValueError(f"at must be ISO 8601 UTC ending in Z, not {fields['at']!r}")
     if type(fields["prev"]) is not str or not _HEX64.fullmatch(fields["prev"]):
         raise ValueError(f"prev must be 64 lowercase hex digits, not {fields['prev']!r}")
-    if type(fields["data"]) is not dict:
-        raise ValueError(f"data must be a JSON object (dict), not {type(fields['data']).__name__}")
-    problem = _value_problem(fields["data"], 0)
+    check_event_content(fields["actor"], fields["action"], fields["subject"], fields["data"])
+    return fields
+
+
+def check_event_content(actor: object, action: object, subject: object, data: object) -> None:
+    """The part of :func:`check_event_fields` a writer needs for an event it is recording
+    (it makes ``seq``, ``prev`` and ``at`` itself): ``ValueError`` naming the first problem
+    with ``actor``, ``action``, ``subject`` or a value in ``data``."""
+    for name, value in (("actor", actor), ("action", action)):
+        if type(value) is not str or not value:
+            raise ValueError(f"{name} must be a non-empty string, not {value!r}")
+    if subject is not None and type(subject) is not str:
+        raise ValueError(f"subject must be a string or None, not {subject!r}")
+    if type(data) is not dict:
+        raise ValueError(f"data must be a JSON object (dict), not {type(data).__name__}")
+    problem = _value_problem(data, 0)
     if problem is not None:
         raise ValueError(f"data holds a {problem}")
-    return fields
 
 
 def canonical_bytes(event_fields: Mapping[str, Any]) -> bytes:

@@ -36,7 +36,7 @@ from dueprocess.audit.chain import (
     GENESIS,
     canonical_parts,
     chain_link,
-    check_event_fields,
+    check_event_content,
     export_lines as chain_export_lines,
     generate_signing_key,
     load_signing_key,
@@ -149,6 +149,7 @@ def _plain(data: Mapping[str, Any]) -> dict[str, Any]:
 @dataclass(frozen=True, slots=True)
 class _Pending:
     when: datetime
+    at: str  # ``when`` as hashed
     actor: str
     action: str
     subject: str | Callable[[], str] | None
@@ -175,23 +176,14 @@ def record(
     """
     when = at or utcnow()
     plain = _plain(data or {})
-    check_event_fields(
-        {
-            "seq": 1,
-            "at": isoformat_z(when),
-            "actor": actor,
-            "action": action,
-            "subject": subject if subject is None or isinstance(subject, str) else "pending",
-            "data": plain,
-            "prev": GENESIS,
-        }
-    )
+    at_text = isoformat_z(when)  # refuses a naive time here, not at commit
+    check_event_content(actor, action, subject if not callable(subject) else None, plain)
     innermost = session.get_nested_transaction() or session.get_transaction()
     if innermost is None:
         session.connection()  # begin the transaction now, so the event belongs to it
         innermost = session.get_transaction()
     pending: list[_Pending] = session.info.setdefault(_PENDING_KEY, [])
-    pending.append(_Pending(when, actor, action, subject, plain, innermost))
+    pending.append(_Pending(when, at_text, actor, action, subject, plain, innermost))
 
 
 def pending_count(session: Session) -> int:
@@ -263,7 +255,7 @@ def append_pending(session: Session, *, chain_now: bool = False) -> int:
 def _parts(item: _Pending, subject: str | None) -> tuple[bytes, bytes]:
     # record() validated the fields; a subject given as a function yields "demand:<id>".
     return canonical_parts(
-        at=isoformat_z(item.when),
+        at=item.at,
         actor=item.actor,
         action=item.action,
         subject=subject,
