@@ -54,7 +54,7 @@ def test_rows_read_back_through_the_models_as_written(session: Session) -> None:
     authority = factories.authority(session)
     session.commit()
     ids = inserts.allocate_ids(session, cast(Table, Demand.__table__), 2)
-    assert ids[1] == ids[0] + 1 or session.get_bind().dialect.name == "postgresql"
+    assert len(set(ids)) == 2
     inserts.insert_rows(session, Demand, [_demand_row(i, authority.id) for i in ids])
     inserts.insert_rows(
         session,

@@ -152,7 +152,7 @@ class _Pending:
     at: str  # ``when`` as hashed
     actor: str
     action: str
-    subject: str | Callable[[], str] | None
+    subject: str | None
     data: dict[str, Any]
     recorded_in: SessionTransaction | None
 
@@ -162,33 +162,27 @@ def record(
     *,
     actor: str,
     action: str,
-    subject: str | Callable[[], str] | None = None,
+    subject: str | None = None,
     data: Mapping[str, Any] | None = None,
     at: datetime | None = None,
 ) -> None:
     """Record one event in the current transaction; it is chained when the transaction commits.
 
     ``actor`` names who acted (``account:12``, ``system``, ``cli``); ``action`` is a dotted
-    verb (``demand.submitted``); ``subject`` the object (``demand:42``), or a function giving
-    it at commit, for an object whose id the database assigns at the next flush. ``data`` is checked
+    verb (``demand.submitted``); ``subject`` the object (``demand:42``). ``data`` is checked
     now (``ValueError`` for what cannot be hashed unambiguously, such as floats), so a bad
     event fails where it is recorded, not at commit.
     """
     when = at or utcnow()
     plain = _plain(data or {})
     at_text = isoformat_z(when)  # refuses a naive time here, not at commit
-    check_event_content(actor, action, subject if not callable(subject) else None, plain)
+    check_event_content(actor, action, subject, plain)
     innermost = session.get_nested_transaction() or session.get_transaction()
     if innermost is None:
         session.connection()  # begin the transaction now, so the event belongs to it
         innermost = session.get_transaction()
     pending: list[_Pending] = session.info.setdefault(_PENDING_KEY, [])
     pending.append(_Pending(when, at_text, actor, action, subject, plain, innermost))
-
-
-def pending_count(session: Session) -> int:
-    """How many events this transaction has recorded that are not written yet."""
-    return len(session.info.get(_PENDING_KEY, ()))
 
 
 def append_pending(session: Session, *, chain_now: bool = False) -> int:
@@ -205,8 +199,6 @@ def append_pending(session: Session, *, chain_now: bool = False) -> int:
         if chain_now and pg and session.info.get(_STAGED_KEY):
             _chain_staged_now(session)
         return 0
-    if any(callable(p.subject) for p in session.info[_PENDING_KEY]):
-        session.flush()  # subjects given as functions need the ids the flush assigns
     pending: list[_Pending] = session.info.pop(_PENDING_KEY, [])
     statement = _insert_for(session.get_bind().dialect)
     if pg and len(pending) < DIRECT_APPEND_AT:
@@ -220,45 +212,52 @@ def append_pending(session: Session, *, chain_now: bool = False) -> int:
         if session.info.get(_STAGED_KEY):
             _chain_staged_now(session)
         session.info.pop(_HEAD_KEY, None)
-    subjects = [p.subject() if callable(p.subject) else p.subject for p in pending]
-    parts = [_parts(p, subject) for p, subject in zip(pending, subjects, strict=True)]
+    parts = [_parts(p) for p in pending]
     seq, prev = _head(session)  # takes the writers' lock: only the chaining itself follows
-    rows = []
-    for item, subject, (head, tail) in zip(pending, subjects, parts, strict=True):
+    links: list[tuple[int, str, str]] = []  # (seq, prev, hash) of each pending event
+    for head, tail in parts:
         seq += 1
         digest = hashlib.sha256(head + chain_link(prev, seq) + tail).hexdigest()
-        rows.append(
-            (
-                seq,
-                statement.at(item.when),
-                item.actor,
-                item.action,
-                subject,
-                orjson.dumps(item.data).decode(),
-                prev,
-                digest,
-            )
-        )
+        links.append((seq, prev, digest))
         prev = digest
-    if pg:  # COPY; it takes the data as objects and the time unconverted
+    if pg:  # COPY, which takes the time and the data as they are
         copied = [
-            {**dict(zip(_COLUMNS, r, strict=True)), "at": item.when, "data": item.data}
-            for r, item in zip(rows, pending, strict=True)
+            dict(
+                zip(
+                    _COLUMNS,
+                    (n, p.when, p.actor, p.action, p.subject, p.data, before, h),
+                    strict=True,
+                )
+            )
+            for p, (n, before, h) in zip(pending, links, strict=True)
         ]
         inserts.insert_rows(session, AuditEvent, copied)
     else:
+        rows = [
+            (
+                n,
+                statement.at(p.when),
+                p.actor,
+                p.action,
+                p.subject,
+                orjson.dumps(p.data).decode(),
+                before,
+                h,
+            )
+            for p, (n, before, h) in zip(pending, links, strict=True)
+        ]
         _execute(session, statement.sql, rows)
         session.info[_HEAD_KEY] = (seq, prev)
-    return len(rows)
+    return len(links)
 
 
-def _parts(item: _Pending, subject: str | None) -> tuple[bytes, bytes]:
-    # record() validated the fields; a subject given as a function yields "demand:<id>".
+def _parts(item: _Pending) -> tuple[bytes, bytes]:
+    # record() validated the fields.
     return canonical_parts(
         at=item.at,
         actor=item.actor,
         action=item.action,
-        subject=subject,
+        subject=item.subject,
         data=item.data,
         validated=True,
     )
@@ -268,14 +267,13 @@ def _stage(session: Session, pending: Sequence[_Pending], statement: _Insert) ->
     """Insert events into ``audit_staging`` for the database to chain at COMMIT (no lock)."""
     rows = []
     for item in pending:
-        subject = item.subject() if callable(item.subject) else item.subject
-        head, tail = _parts(item, subject)
+        head, tail = _parts(item)
         rows.append(
             (
                 statement.at(item.when),
                 item.actor,
                 item.action,
-                subject,
+                item.subject,
                 orjson.dumps(item.data).decode(),
                 head,
                 tail,

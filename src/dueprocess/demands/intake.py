@@ -81,10 +81,10 @@ def _document_digest(doc: DocumentIn) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def subject_of(demand: Demand) -> Callable[[], str]:
-    """The audit subject of a demand, resolved at commit: a new demand has no id until the
-    next flush, and intake flushes once per demand or once per batch, not per step."""
-    return lambda: f"demand:{demand.id}"
+def subject_of(demand: Demand) -> str:
+    """The audit subject of a stored demand (intake writes its rows with their ids)."""
+    assert demand.id is not None, "a demand is audited once it is written"
+    return f"demand:{demand.id}"
 
 
 @dataclass(frozen=True)
