@@ -32,7 +32,7 @@ class AuditEvent(Base):
     subject: Mapped[str | None] = mapped_column(String(200), index=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64))  # unique by construction: it covers seq
 
 
 class AuditCheckpoint(Base):

@@ -107,7 +107,8 @@ class Demand(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    authority_id: Mapped[int] = mapped_column(ForeignKey("authority.id"), index=True)
+    # Indexed as the first column of ix_demand_authority_received.
+    authority_id: Mapped[int] = mapped_column(ForeignKey("authority.id"))
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
     reference: Mapped[str | None] = mapped_column(String(200))
     jurisdiction: Mapped[str] = mapped_column(String(8), index=True)
@@ -155,7 +156,8 @@ class Target(Base):
     __table_args__ = (UniqueConstraint("demand_id", "type", "identifier", name="uq_target_item"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    demand_id: Mapped[int] = mapped_column(ForeignKey("demand.id"), index=True)
+    # Indexed as the first column of uq_target_item.
+    demand_id: Mapped[int] = mapped_column(ForeignKey("demand.id"))
     position: Mapped[int] = mapped_column(Integer)
     type: Mapped[TargetType] = mapped_column(enum_column(TargetType))
     identifier: Mapped[str] = mapped_column(String(500))
