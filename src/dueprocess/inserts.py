@@ -11,6 +11,7 @@ PostgreSQL, one ``executemany`` on SQLite.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 import orjson
@@ -83,13 +84,29 @@ def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]])
         return
     columns = list(rows[0])
     convert = [_copy_converter(table.c[name]) for name in columns]
+    copy_rows(
+        session,
+        table.name,
+        columns,
+        ([c(row[name]) for c, name in zip(convert, columns, strict=True)] for row in rows),
+    )
+
+
+def copy_rows(
+    session: Session, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """``COPY table (columns) FROM STDIN`` of ``rows`` already in the form COPY takes (JSON
+    as text, enums as their values, aware datetimes), in the session's transaction on
+    PostgreSQL. For writers that build their rows in that form to begin with (the audit
+    log's appends)."""
     raw: Any = session.connection().connection.dbapi_connection
     names = ", ".join(f'"{name}"' for name in columns)
-    statement = f"COPY {table.name} ({names}) FROM STDIN"
+    statement = f"COPY {table} ({names}) FROM STDIN"
     try:
         with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            write = copy.write_row
             for row in rows:
-                copy.write_row([c(row[name]) for c, name in zip(convert, columns, strict=True)])
+                write(row)
     except psycopg.Error as exc:
         # As SQLAlchemy raises it for its own statements (IntegrityError for a duplicate key),
         # so callers catch one kind of error whichever way a row was written.

@@ -175,10 +175,8 @@ def canonical_parts(
     (PostgreSQL) fills in that middle. Fields are validated as in :func:`canonical_bytes`
     unless ``validated`` (the writer checked them when the event was recorded).
     """
-    if validated:
-        fields: Mapping[str, Any] = {"data": data}
-    else:
-        fields = check_event_fields(
+    if not validated:
+        check_event_fields(
             {
                 "seq": 1,
                 "at": at,
@@ -189,15 +187,32 @@ def canonical_parts(
                 "prev": GENESIS,
             }
         )
+    return canonical_parts_json(
+        at=at, actor=actor, action=action, subject=subject, data_json=canonical_data(data)
+    )
+
+
+def canonical_data(data: Mapping[str, Any]) -> bytes:
+    """``data`` in its canonical JSON form (keys sorted, compact), as it is hashed; it is also
+    valid JSON to store. ``ValueError`` if it cannot be serialised (e.g. a lone surrogate).
+    Values are not checked here: see :func:`check_event_content`."""
     try:
-        head = orjson.dumps(
-            {"action": action, "actor": actor, "at": at, "data": fields["data"]},
-            option=_DUMPS_OPTION,
-        )
+        return orjson.dumps(data, option=_DUMPS_OPTION)
+    except orjson.JSONEncodeError as exc:
+        raise ValueError(f"event cannot be serialised canonically: {exc}") from exc
+
+
+def canonical_parts_json(
+    *, at: str, actor: str, action: str, subject: str | None, data_json: bytes
+) -> tuple[bytes, bytes]:
+    """:func:`canonical_parts` of checked fields, with ``data`` already in canonical form
+    (:func:`canonical_data`), so a writer serialises it once for both the hash and the row."""
+    try:
+        head = orjson.dumps({"action": action, "actor": actor, "at": at})
         tail = b'"subject":' + orjson.dumps(subject) + b"}"
     except orjson.JSONEncodeError as exc:
         raise ValueError(f"event cannot be serialised canonically: {exc}") from exc
-    return head[:-1] + b",", tail
+    return head[:-1] + b',"data":' + data_json + b",", tail
 
 
 def chain_link(prev: str, seq: int) -> bytes:

@@ -34,7 +34,8 @@ from sqlalchemy.orm import Session, SessionTransaction
 from dueprocess import inserts
 from dueprocess.audit.chain import (
     GENESIS,
-    canonical_parts,
+    canonical_data,
+    canonical_parts_json,
     chain_link,
     check_event_content,
     export_lines as chain_export_lines,
@@ -140,8 +141,7 @@ def _insert_for(dialect: Dialect) -> _Insert:
 
 
 def _plain(data: Mapping[str, Any]) -> dict[str, Any]:
-    # The stored JSON must re-serialise to the very bytes that were hashed: normalise through
-    # JSON once (datetimes become ISO strings, tuples lists) before hashing.
+    # Datetimes become ISO strings, tuples lists: what the stored JSON reads back as.
     value: dict[str, Any] = orjson.loads(orjson.dumps(dict(data), option=orjson.OPT_UTC_Z))
     return value
 
@@ -149,11 +149,12 @@ def _plain(data: Mapping[str, Any]) -> dict[str, Any]:
 @dataclass(frozen=True, slots=True)
 class _Pending:
     when: datetime
-    at: str  # ``when`` as hashed
     actor: str
     action: str
     subject: str | None
-    data: dict[str, Any]
+    data_json: bytes  # canonical: hashed as is, and stored
+    head: bytes  # the canonical form around the chain link (chain.canonical_parts)
+    tail: bytes
     recorded_in: SessionTransaction | None
 
 
@@ -170,19 +171,29 @@ def record(
 
     ``actor`` names who acted (``account:12``, ``system``, ``cli``); ``action`` is a dotted
     verb (``demand.submitted``); ``subject`` the object (``demand:42``). ``data`` is checked
-    now (``ValueError`` for what cannot be hashed unambiguously, such as floats), so a bad
-    event fails where it is recorded, not at commit.
+    and serialised now (``ValueError`` for what cannot be hashed unambiguously, such as
+    floats), so a bad event fails where it is recorded, not at commit, and a later change to
+    the caller's ``data`` does not change the event. Datetimes in ``data`` are recorded as
+    ISO 8601 UTC strings and tuples as lists, as they would read back.
     """
     when = at or utcnow()
-    plain = _plain(data or {})
     at_text = isoformat_z(when)  # refuses a naive time here, not at commit
-    check_event_content(actor, action, subject, plain)
+    plain = dict(data) if data else {}
+    try:
+        check_event_content(actor, action, subject, plain)
+    except ValueError:
+        plain = _plain(plain)  # a datetime or tuple, say; what is still refused is refused
+        check_event_content(actor, action, subject, plain)
+    data_json = canonical_data(plain)
+    head, tail = canonical_parts_json(
+        at=at_text, actor=actor, action=action, subject=subject, data_json=data_json
+    )
     innermost = session.get_nested_transaction() or session.get_transaction()
     if innermost is None:
         session.connection()  # begin the transaction now, so the event belongs to it
         innermost = session.get_transaction()
     pending: list[_Pending] = session.info.setdefault(_PENDING_KEY, [])
-    pending.append(_Pending(when, at_text, actor, action, subject, plain, innermost))
+    pending.append(_Pending(when, actor, action, subject, data_json, head, tail, innermost))
 
 
 def append_pending(session: Session, *, chain_now: bool = False) -> int:
@@ -212,76 +223,38 @@ def append_pending(session: Session, *, chain_now: bool = False) -> int:
         if session.info.get(_STAGED_KEY):
             _chain_staged_now(session)
         session.info.pop(_HEAD_KEY, None)
-    parts = [_parts(p) for p in pending]
-    seq, prev = _head(session)  # takes the writers' lock: only the chaining itself follows
-    links: list[tuple[int, str, str]] = []  # (seq, prev, hash) of each pending event
-    for head, tail in parts:
-        seq += 1
-        digest = hashlib.sha256(head + chain_link(prev, seq) + tail).hexdigest()
-        links.append((seq, prev, digest))
-        prev = digest
-    if pg:  # COPY, which takes the time and the data as they are
-        copied = [
-            dict(
-                zip(
-                    _COLUMNS,
-                    (n, p.when, p.actor, p.action, p.subject, p.data, before, h),
-                    strict=True,
-                )
-            )
-            for p, (n, before, h) in zip(pending, links, strict=True)
-        ]
-        inserts.insert_rows(session, AuditEvent, copied)
+    if pg:
+        # COPY rows with everything but the chain filled in before the lock is taken.
+        rows = [[0, p.when, p.actor, p.action, p.subject, p.data_json.decode(), "", ""]
+                for p in pending]  # fmt: skip
     else:
-        rows = [
-            (
-                n,
-                statement.at(p.when),
-                p.actor,
-                p.action,
-                p.subject,
-                orjson.dumps(p.data).decode(),
-                before,
-                h,
-            )
-            for p, (n, before, h) in zip(pending, links, strict=True)
-        ]
-        _execute(session, statement.sql, rows)
+        at = statement.at
+        rows = [[0, at(p.when), p.actor, p.action, p.subject, p.data_json.decode(), "", ""]
+                for p in pending]  # fmt: skip
+    seq, prev = _head(session)  # takes the writers' lock: only the chaining itself follows
+    sha256 = hashlib.sha256
+    for row, p in zip(rows, pending, strict=True):
+        seq += 1
+        digest = sha256(p.head + chain_link(prev, seq) + p.tail).hexdigest()
+        row[0], row[6], row[7] = seq, prev, digest
+        prev = digest
+    if pg:
+        inserts.copy_rows(session, AuditEvent.__tablename__, _COLUMNS, rows)
+    else:
+        _execute(session, statement.sql, [tuple(row) for row in rows])
         session.info[_HEAD_KEY] = (seq, prev)
-    return len(links)
-
-
-def _parts(item: _Pending) -> tuple[bytes, bytes]:
-    # record() validated the fields.
-    return canonical_parts(
-        at=item.at,
-        actor=item.actor,
-        action=item.action,
-        subject=item.subject,
-        data=item.data,
-        validated=True,
-    )
+    return len(rows)
 
 
 def _stage(session: Session, pending: Sequence[_Pending], statement: _Insert) -> None:
     """Insert events into ``audit_staging`` for the database to chain at COMMIT (no lock)."""
-    rows = []
-    for item in pending:
-        head, tail = _parts(item)
-        rows.append(
-            (
-                statement.at(item.when),
-                item.actor,
-                item.action,
-                item.subject,
-                orjson.dumps(item.data).decode(),
-                head,
-                tail,
-            )
-        )
+    at = statement.at
+    values: list[Any] = []
+    for p in pending:
+        values += (at(p.when), p.actor, p.action, p.subject, p.data_json.decode(), p.head, p.tail)
     # One statement with a VALUES row per event: one round trip, where executemany pipelines.
-    values = ", ".join(["(%s, %s, %s, %s, %s::json, %s, %s)"] * len(rows))
-    _execute(session, statement.stage_sql + values, [tuple(v for row in rows for v in row)])
+    marks = ", ".join(["(%s, %s, %s, %s, %s::json, %s, %s)"] * len(pending))
+    _execute(session, statement.stage_sql + marks, [tuple(values)])
     session.info[_STAGED_KEY] = True
 
 
