@@ -256,3 +256,27 @@ def test_withdraw_own_other_and_twice(
     assert [(e.subject, e.data["reason"]) for e in events] == [
         (f"demand:{demand_id}", "The investigation was closed")
     ]
+
+
+def test_a_client_that_hangs_up_mid_body_gets_no_error_logged_and_nothing_written(
+    live_server: LiveServer,
+    session: Session,
+    registry: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import socket
+    import time
+
+    raw = factories.token(session, "intake@example.org", ["intake"])
+    session.commit()
+    head = (
+        "POST /api/v1/demands/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {raw}\r\nContent-Length: 5000\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", live_server.port)) as sock:
+        sock.sendall(head.encode() + b'{"demands": [')
+    time.sleep(0.5)  # the server notices the hang-up while it reads the body
+    assert "unexpected error" not in caplog.text
+    with httpx.Client(base_url=live_server.url, headers=factories.bearer(raw)) as client:
+        assert client.get("/healthz").status_code == 200
+    assert _count(session) == 0

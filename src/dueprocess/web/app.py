@@ -23,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from dueprocess import __version__
 from dueprocess.demands.schemas import DemandIn
@@ -191,12 +192,18 @@ def create_app(runtime: Runtime) -> FastAPI:
             status_code=403,
         )
 
+    @app.exception_handler(ClientDisconnect)
+    async def on_gone(request: Request, _exc: ClientDisconnect) -> Response:
+        # The client hung up while sending its body: nothing was written, nobody is listening.
+        log.info("client left during %s %s", request.method, request.url.path)
+        return PlainTextResponse("client disconnected", status_code=400)
+
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return PlainTextResponse("internal error; it has been logged", status_code=500)
 
-    _publish_models(app, DemandIn)
+    _publish_models(app, DemandIn, demand_batch.BatchIn)
     return app
 
 
