@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 from dueprocess.accounts.signin import Principal
 from dueprocess.audit import service as audit
 from dueprocess.authorities import service as authorities
+from dueprocess.authorities.models import Authority
 from dueprocess.clock import utcnow
 from dueprocess.demands import service as demands, signatures
 from dueprocess.demands.models import Channel, Demand, DemandKind
@@ -134,7 +135,7 @@ def receive_many(
     ids = iter(demands.allocate_ids(session, len(items)))
     stored = _stored_keys(session, items)
     in_group: dict[tuple[int, str], tuple[str, Received]] = {}
-    rows = _Rows()
+    rows = _Rows(session, runtime)
     answers: list[Received | InvalidInput] = []
     for item in items:
         data = item.data
@@ -147,6 +148,8 @@ def receive_many(
                 restrict_to_authority=item.restrict_to_authority,
                 uploader_id=item.uploader_id,
                 earlier=lambda authority_id, key: stored.get((authority_id, key)),
+                find_authority=rows.authority,
+                now=rows.now,
             )
         except InvalidInput as refused:
             answers.append(refused)
@@ -162,11 +165,11 @@ def receive_many(
                 continue
             answers.append(Received(first.demand, created=False))
             continue
-        received = rows.add(session, runtime, item, checked, next(ids))
+        received = rows.add(item, checked, next(ids))
         if data.idempotency_key:
             in_group[key] = (checked.digest, received)
         answers.append(received)
-    rows.write(session)
+    rows.write()
     return answers
 
 
@@ -180,24 +183,52 @@ def _stored_keys(session: Session, items: Sequence[Incoming]) -> dict[tuple[int,
 
 
 class _Rows:
-    """The rows and audit events of the new demands of one :func:`receive_many` call."""
+    """The rows and audit events of the new demands of one :func:`receive_many` call, and
+    what its items share: one instant of receipt (the transaction's, for items that do not
+    state theirs), the authorities looked up, and the policy's decisions, each made once per
+    distinct set of facts (a pure function of them: :func:`policy.decide_at_intake`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, session: Session, runtime: Runtime) -> None:
+        self.session, self.runtime = session, runtime
+        self.now = utcnow()
         self.demands: list[dict[str, Any]] = []
         self.targets: list[dict[str, Any]] = []
         self.documents: list[dict[str, Any]] = []
         self.replies: list[dict[str, Any]] = []
         self.evaluations: list[dict[str, object]] = []
+        self._authorities: dict[str, Authority | None] = {}
+        self._decisions: dict[tuple[str, str, str, str, datetime], policy.IntakeDecision] = {}
 
-    def add(
-        self,
-        session: Session,
-        runtime: Runtime,
-        item: Incoming,
-        checked: demands.Checked,
-        demand_id: int,
-    ) -> Received:
-        data, now = item.data, utcnow()
+    def authority(self, slug: str) -> Authority | None:
+        """The authority ``slug`` names, looked up once per group."""
+        if slug not in self._authorities:
+            self._authorities[slug] = authorities.get_by_slug(self.session, slug)
+        return self._authorities[slug]
+
+    def decide(self, data: DemandIn, checked: demands.Checked) -> policy.IntakeDecision:
+        """:func:`policy.decide_at_intake` for this item, made once per distinct facts."""
+        facts = (
+            data.jurisdiction,
+            checked.authority.slug,
+            data.kind.value,
+            data.legal_process.value,
+            checked.received_at,
+        )
+        decision = self._decisions.get(facts)
+        if decision is None:
+            decision = policy.decide_at_intake(
+                self.session,
+                jurisdiction=facts[0],
+                authority_slug=facts[1],
+                kind=facts[2],
+                legal_process=facts[3],
+                received_at=facts[4],
+            )
+            self._decisions[facts] = decision
+        return decision
+
+    def add(self, item: Incoming, checked: demands.Checked, demand_id: int) -> Received:
+        session, runtime, data, now = self.session, self.runtime, item.data, self.now
         values = demands.new_demand_values(
             checked, data, channel=item.channel, officer_id=item.officer_id
         )
@@ -209,6 +240,7 @@ class _Rows:
             action="demand.submitted",
             subject=subject,
             data=demands.submitted_data(checked, data, item.channel),
+            at=now,
         )
         verification = authorities.verify_requester(
             session,
@@ -229,18 +261,12 @@ class _Rows:
             action="demand.verification_assessed",
             subject=subject,
             data=demands.verification_data(values),
+            at=now,
         )
-        decision = policy.decide_at_intake(
-            session,
-            jurisdiction=data.jurisdiction,
-            authority_slug=checked.authority.slug,
-            kind=data.kind.value,
-            legal_process=data.legal_process.value,
-            received_at=checked.received_at,
-        )
-        self._apply(session, values, decision, subject)
-        values["created_at"] = utcnow()
-        targets = [
+        self._apply(values, self.decide(data, checked), subject)
+        values["created_at"] = now
+        self.demands.append(values)
+        self.targets.extend(
             {
                 "demand_id": demand_id,
                 "position": i,
@@ -249,8 +275,8 @@ class _Rows:
                 "note": t.note,
             }
             for i, t in enumerate(data.targets)
-        ]
-        documents = [
+        )
+        self.documents.extend(
             {
                 "demand_id": demand_id,
                 "sha256": d.sha256,
@@ -260,15 +286,12 @@ class _Rows:
                 "received_at": now,
             }
             for d in checked.documents
-        ]
-        self.demands.append(values)
-        self.targets.extend(targets)
-        self.documents.extend(documents)
+        )
         out = demands.out_of(
             values,
-            [TargetOut(type=t.type, id=t.id, note=t.note) for t in data.targets],
+            [TargetOut.model_construct(type=t.type, id=t.id, note=t.note) for t in data.targets],
             [
-                DocumentOut(
+                DocumentOut.model_construct(
                     filename=d.filename, media_type=d.media_type, sha256=d.sha256, size=d.size
                 )
                 for d in checked.documents
@@ -277,16 +300,11 @@ class _Rows:
         )
         return Received(out, created=True)
 
-    def _apply(
-        self,
-        session: Session,
-        values: dict[str, Any],
-        decision: policy.IntakeDecision,
-        subject: str,
-    ) -> None:
+    def _apply(self, values: dict[str, Any], decision: policy.IntakeDecision, subject: str) -> None:
         """The policy's stance on a new demand (:func:`policy.decide_at_intake`): its audit
         events in the order activation writes them for an existing demand, its reply, its
         columns and its evaluation row."""
+        session, now = self.session, self.now
         evaluation, version = decision.evaluation, decision.version
         version_id = version.id if version is not None else None
         received_at: datetime = values["received_at"]
@@ -303,6 +321,7 @@ class _Rows:
                     old_stance=None,
                     at=received_at,
                 ),
+                at=now,
             )
         reason = policy.why(version_id, evaluation)
         for step in decision.steps:
@@ -316,6 +335,7 @@ class _Rows:
                     reason,
                     {"policy_version": version_id, "rule": evaluation.rule_id},
                 ),
+                at=now,
             )
             values["status"] = step
         if decision.reply is not None:
@@ -325,7 +345,7 @@ class _Rows:
                     "demand_id": values["id"],
                     "kind": kind,
                     "text": text,
-                    "created_at": utcnow(),
+                    "created_at": now,
                     "sent_at": None,
                 }
             )
@@ -335,6 +355,7 @@ class _Rows:
                 action="demand.reply_queued",
                 subject=subject,
                 data=demands.reply_data(kind, text),
+                at=now,
             )
         values["stance"] = evaluation.stance.value
         values["stance_condition"] = evaluation.condition
@@ -343,7 +364,8 @@ class _Rows:
         if record is not None:
             self.evaluations.append(record)
 
-    def write(self, session: Session) -> None:
+    def write(self) -> None:
+        session = self.session
         demands.insert_new(
             session,
             demands=self.demands,

@@ -33,10 +33,13 @@ from dueprocess.demands.intake import (
     submitted_data as submitted_data,
 )
 from dueprocess.demands.models import (
+    Channel,
     DataCategory,
     Demand,
+    DemandKind,
     DemandStatus,
     Document,
+    LegalProcess,
     Reply,
     ReplyKind,
     Target,
@@ -145,22 +148,25 @@ def out_of(
     documents: list[DocumentOut],
     authority: Authority,
 ) -> DemandOut:
-    """The output form from a demand's column values (a row being written, or a model's)."""
+    """The output form from a demand's column values (a row being written, or a model's).
+
+    Built without validation (``model_construct``): the values are the typed columns of a
+    demand that passed intake, and this runs once per demand of every batch."""
     gag = (
-        GagOrder(basis=values["gag_order_basis"], until=values["gag_order_until"])
+        GagOrder.model_construct(basis=values["gag_order_basis"], until=values["gag_order_until"])
         if values["gag_order_basis"]
         else None
     )
-    return DemandOut(
+    return DemandOut.model_construct(
         id=values["id"],
-        status=values["status"],
+        status=DemandStatus(values["status"]),
         authority=authority.slug,
         authority_name=authority.name,
         jurisdiction=values["jurisdiction"],
         reference=values["reference"],
-        kind=values["kind"],
-        legal_process=values["legal_process"],
-        legal_basis=LegalBasis(
+        kind=DemandKind(values["kind"]),
+        legal_process=LegalProcess(values["legal_process"]),
+        legal_basis=LegalBasis.model_construct(
             instrument=values["legal_basis_instrument"], article=values["legal_basis_article"]
         ),
         summary=values["summary"],
@@ -174,7 +180,7 @@ def out_of(
         emergency_justification=values["emergency_justification"],
         targets=targets,
         documents=documents,
-        channel=values["channel"],
+        channel=Channel(values["channel"]),
         sender=values["sender"],
         idempotency_key=values["idempotency_key"],
         created_at=values["created_at"],
