@@ -289,9 +289,9 @@ class _Rows:
         )
         out = demands.out_of(
             values,
-            [TargetOut.model_construct(type=t.type, id=t.id, note=t.note) for t in data.targets],
+            [TargetOut(type=t.type, id=t.id, note=t.note) for t in data.targets],
             [
-                DocumentOut.model_construct(
+                DocumentOut(
                     filename=d.filename, media_type=d.media_type, sha256=d.sha256, size=d.size
                 )
                 for d in checked.documents

@@ -33,13 +33,10 @@ from dueprocess.demands.intake import (
     submitted_data as submitted_data,
 )
 from dueprocess.demands.models import (
-    Channel,
     DataCategory,
     Demand,
-    DemandKind,
     DemandStatus,
     Document,
-    LegalProcess,
     Reply,
     ReplyKind,
     Target,
@@ -148,25 +145,22 @@ def out_of(
     documents: list[DocumentOut],
     authority: Authority,
 ) -> DemandOut:
-    """The output form from a demand's column values (a row being written, or a model's).
-
-    Built without validation (``model_construct``): the values are the typed columns of a
-    demand that passed intake, and this runs once per demand of every batch."""
+    """The output form from a demand's column values (a row being written, or a model's)."""
     gag = (
-        GagOrder.model_construct(basis=values["gag_order_basis"], until=values["gag_order_until"])
+        GagOrder(basis=values["gag_order_basis"], until=values["gag_order_until"])
         if values["gag_order_basis"]
         else None
     )
-    return DemandOut.model_construct(
+    return DemandOut(
         id=values["id"],
-        status=DemandStatus(values["status"]),
+        status=values["status"],
         authority=authority.slug,
         authority_name=authority.name,
         jurisdiction=values["jurisdiction"],
         reference=values["reference"],
-        kind=DemandKind(values["kind"]),
-        legal_process=LegalProcess(values["legal_process"]),
-        legal_basis=LegalBasis.model_construct(
+        kind=values["kind"],
+        legal_process=values["legal_process"],
+        legal_basis=LegalBasis(
             instrument=values["legal_basis_instrument"], article=values["legal_basis_article"]
         ),
         summary=values["summary"],
@@ -180,7 +174,7 @@ def out_of(
         emergency_justification=values["emergency_justification"],
         targets=targets,
         documents=documents,
-        channel=Channel(values["channel"]),
+        channel=values["channel"],
         sender=values["sender"],
         idempotency_key=values["idempotency_key"],
         created_at=values["created_at"],
