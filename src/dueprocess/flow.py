@@ -22,10 +22,9 @@ from sqlalchemy.orm import Session, selectinload
 from dueprocess.accounts.signin import Principal
 from dueprocess.audit import service as audit
 from dueprocess.authorities import service as authorities
-from dueprocess.authorities.models import Authority
 from dueprocess.clock import utcnow
 from dueprocess.demands import service as demands, signatures
-from dueprocess.demands.models import Channel, Demand, DemandKind
+from dueprocess.demands.models import Channel, Demand, DemandKind, DemandStatus
 from dueprocess.demands.schemas import DemandIn, DemandOut, DocumentOut, TargetOut
 from dueprocess.errors import InvalidInput
 from dueprocess.policy import service as policy
@@ -148,7 +147,6 @@ def receive_many(
                 restrict_to_authority=item.restrict_to_authority,
                 uploader_id=item.uploader_id,
                 earlier=lambda authority_id, key: stored.get((authority_id, key)),
-                find_authority=rows.authority,
                 now=rows.now,
             )
         except InvalidInput as refused:
@@ -185,8 +183,8 @@ def _stored_keys(session: Session, items: Sequence[Incoming]) -> dict[tuple[int,
 class _Rows:
     """The rows and audit events of the new demands of one :func:`receive_many` call, and
     what its items share: one instant of receipt (the transaction's, for items that do not
-    state theirs), the authorities looked up, and the policy's decisions, each made once per
-    distinct set of facts (a pure function of them: :func:`policy.decide_at_intake`)."""
+    state theirs) and the policy's decisions, each made once per distinct set of facts (a
+    pure function of them: :func:`policy.decide_at_intake`)."""
 
     def __init__(self, session: Session, runtime: Runtime) -> None:
         self.session, self.runtime = session, runtime
@@ -196,17 +194,11 @@ class _Rows:
         self.documents: list[dict[str, Any]] = []
         self.replies: list[dict[str, Any]] = []
         self.evaluations: list[dict[str, object]] = []
-        self._authorities: dict[str, Authority | None] = {}
-        self._decisions: dict[tuple[str, str, str, str, datetime], policy.IntakeDecision] = {}
+        self._decisions: dict[tuple[str, str, str, str, datetime], _Stance] = {}
 
-    def authority(self, slug: str) -> Authority | None:
-        """The authority ``slug`` names, looked up once per group."""
-        if slug not in self._authorities:
-            self._authorities[slug] = authorities.get_by_slug(self.session, slug)
-        return self._authorities[slug]
-
-    def decide(self, data: DemandIn, checked: demands.Checked) -> policy.IntakeDecision:
-        """:func:`policy.decide_at_intake` for this item, made once per distinct facts."""
+    def decide(self, data: DemandIn, checked: demands.Checked) -> _Stance:
+        """The policy's stance on this item (:func:`policy.decide_at_intake`), worked out
+        once per distinct facts."""
         facts = (
             data.jurisdiction,
             checked.authority.slug,
@@ -214,8 +206,8 @@ class _Rows:
             data.legal_process.value,
             checked.received_at,
         )
-        decision = self._decisions.get(facts)
-        if decision is None:
+        stance = self._decisions.get(facts)
+        if stance is None:
             decision = policy.decide_at_intake(
                 self.session,
                 jurisdiction=facts[0],
@@ -224,8 +216,8 @@ class _Rows:
                 legal_process=facts[3],
                 received_at=facts[4],
             )
-            self._decisions[facts] = decision
-        return decision
+            stance = self._decisions[facts] = _Stance.of(decision, facts[4])
+        return stance
 
     def add(self, item: Incoming, checked: demands.Checked, demand_id: int) -> Received:
         session, runtime, data, now = self.session, self.runtime, item.data, self.now
@@ -300,44 +292,20 @@ class _Rows:
         )
         return Received(out, created=True)
 
-    def _apply(self, values: dict[str, Any], decision: policy.IntakeDecision, subject: str) -> None:
-        """The policy's stance on a new demand (:func:`policy.decide_at_intake`): its audit
-        events in the order activation writes them for an existing demand, its reply, its
-        columns and its evaluation row."""
-        session, now = self.session, self.now
-        evaluation, version = decision.evaluation, decision.version
-        version_id = version.id if version is not None else None
-        received_at: datetime = values["received_at"]
-        if version is not None:
+    def _apply(self, values: dict[str, Any], stance: _Stance, subject: str) -> None:
+        """The policy's stance on a new demand: its audit events, its reply, its columns and
+        its evaluation row."""
+        for action, prepared in stance.events:
             audit.record(
-                session,
+                self.session,
                 actor=policy.SYSTEM_ACTOR,
-                action="policy.applied",
+                action=action,
                 subject=subject,
-                data=policy.applied_data(
-                    via="intake",
-                    version_id=version.id,
-                    evaluation=evaluation,
-                    old_stance=None,
-                    at=received_at,
-                ),
-                at=now,
+                data=prepared,
+                at=self.now,
             )
-        reason = policy.why(version_id, evaluation)
-        for step in decision.steps:
-            audit.record(
-                session,
-                actor=policy.SYSTEM_ACTOR,
-                action=f"demand.{step.value}",
-                subject=subject,
-                data=demands.moved_data(
-                    values["status"],
-                    reason,
-                    {"policy_version": version_id, "rule": evaluation.rule_id},
-                ),
-                at=now,
-            )
-            values["status"] = step
+        values["status"] = stance.status
+        decision = stance.decision
         if decision.reply is not None:
             kind, text = decision.reply
             self.replies.append(
@@ -345,22 +313,15 @@ class _Rows:
                     "demand_id": values["id"],
                     "kind": kind,
                     "text": text,
-                    "created_at": now,
+                    "created_at": self.now,
                     "sent_at": None,
                 }
             )
-            audit.record(
-                session,
-                actor=policy.SYSTEM_ACTOR,
-                action="demand.reply_queued",
-                subject=subject,
-                data=demands.reply_data(kind, text),
-                at=now,
-            )
+        evaluation = decision.evaluation
         values["stance"] = evaluation.stance.value
         values["stance_condition"] = evaluation.condition
-        values["policy_version_id"] = version_id
-        record = decision.record(values["id"], received_at)
+        values["policy_version_id"] = stance.version_id
+        record = decision.record(values["id"], values["received_at"])
         if record is not None:
             self.evaluations.append(record)
 
@@ -374,3 +335,43 @@ class _Rows:
             replies=self.replies,
         )
         policy.record_evaluations(session, self.evaluations)
+
+
+@dataclass(frozen=True)
+class _Stance:
+    """A policy decision at intake with what it does to every demand it is made for: the
+    audit events in the order activation writes them for an existing demand
+    (``policy.applied``, each move, ``demand.reply_queued``), their data prepared once, and
+    the status the demand ends in."""
+
+    decision: policy.IntakeDecision
+    version_id: int | None
+    events: list[tuple[str, audit.Prepared]]
+    status: DemandStatus
+
+    @classmethod
+    def of(cls, decision: policy.IntakeDecision, received_at: datetime) -> _Stance:
+        evaluation, version = decision.evaluation, decision.version
+        version_id = version.id if version is not None else None
+        events: list[tuple[str, audit.Prepared]] = []
+        if version is not None:
+            applied = policy.applied_data(
+                via="intake",
+                version_id=version.id,
+                evaluation=evaluation,
+                old_stance=None,
+                at=received_at,
+            )
+            events.append(("policy.applied", audit.prepare(applied)))
+        reason = policy.why(version_id, evaluation)
+        status = DemandStatus.RECEIVED
+        for step in decision.steps:
+            moved = demands.moved_data(
+                status, reason, {"policy_version": version_id, "rule": evaluation.rule_id}
+            )
+            events.append((f"demand.{step.value}", audit.prepare(moved)))
+            status = step
+        if decision.reply is not None:
+            replied = demands.reply_data(*decision.reply)
+            events.append(("demand.reply_queued", audit.prepare(replied)))
+        return cls(decision, version_id, events, status)

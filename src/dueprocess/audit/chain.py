@@ -90,15 +90,18 @@ def _value_problem(value: object, depth: int) -> str | None:
         for key, item in value.items():  # type: ignore[attr-defined]
             if type(key) is not str:
                 return f"object key {key!r} is not a string"
-            problem = _value_problem(item, depth + 1)
-            if problem is not None:
-                return problem
+            # Strings and None, most values, without a call (this runs on every event).
+            if type(item) is not str and item is not None:
+                problem = _value_problem(item, depth + 1)
+                if problem is not None:
+                    return problem
         return None
     if kind is list:
         for item in value:  # type: ignore[attr-defined]
-            problem = _value_problem(item, depth + 1)
-            if problem is not None:
-                return problem
+            if type(item) is not str and item is not None:
+                problem = _value_problem(item, depth + 1)
+                if problem is not None:
+                    return problem
         return None
     return f"value of type {kind.__name__} (allowed: str, int, bool, None, list, dict)"
 
@@ -133,11 +136,23 @@ def check_event_content(actor: object, action: object, subject: object, data: ob
     """The part of :func:`check_event_fields` a writer needs for an event it is recording
     (it makes ``seq``, ``prev`` and ``at`` itself): ``ValueError`` naming the first problem
     with ``actor``, ``action``, ``subject`` or a value in ``data``."""
+    check_event_names(actor, action, subject)
+    check_event_data(data)
+
+
+def check_event_names(actor: object, action: object, subject: object) -> None:
+    """``ValueError`` unless ``actor`` and ``action`` are non-empty strings and ``subject``
+    a string or None."""
     for name, value in (("actor", actor), ("action", action)):
         if type(value) is not str or not value:
             raise ValueError(f"{name} must be a non-empty string, not {value!r}")
     if subject is not None and type(subject) is not str:
         raise ValueError(f"subject must be a string or None, not {subject!r}")
+
+
+def check_event_data(data: object) -> None:
+    """``ValueError`` naming the first value of ``data`` outside the canonical value set
+    (module docstring), or if ``data`` is not a dict."""
     if type(data) is not dict:
         raise ValueError(f"data must be a JSON object (dict), not {type(data).__name__}")
     problem = _value_problem(data, 0)

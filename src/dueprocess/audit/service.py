@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,8 @@ from dueprocess.audit.chain import (
     canonical_data,
     canonical_parts_json,
     chain_link,
-    check_event_content,
+    check_event_data,
+    check_event_names,
     export_lines as chain_export_lines,
     generate_signing_key,
     load_signing_key,
@@ -158,13 +159,49 @@ class _Pending:
     recorded_in: SessionTransaction | None
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Event data checked and serialised once (:func:`prepare`), for a writer that records
+    the same data in many events, such as a policy's stance on each demand of a batch."""
+
+    json: bytes  # canonical (chain.canonical_data)
+
+
+def prepare(data: Mapping[str, Any]) -> Prepared:
+    """``data`` checked and serialised as :func:`record` would (``ValueError`` for what
+    cannot be hashed unambiguously), to pass to :func:`record` as many times as needed."""
+    plain = dict(data)
+    try:
+        check_event_data(plain)
+    except ValueError:
+        plain = _plain(plain)  # a datetime or tuple, say; what is still refused is refused
+        check_event_data(plain)
+    return Prepared(canonical_data(plain))
+
+
+_EMPTY = prepare({})
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_last_at: tuple[datetime, str] = (_EPOCH, isoformat_z(_EPOCH))
+
+
+def _at_text(when: datetime) -> str:
+    # Events of one transaction often share their time: format it once.
+    global _last_at
+    last = _last_at
+    if last[0] is when:
+        return last[1]
+    text = isoformat_z(when)  # refuses a naive time here, not at commit
+    _last_at = (when, text)
+    return text
+
+
 def record(
     session: Session,
     *,
     actor: str,
     action: str,
     subject: str | None = None,
-    data: Mapping[str, Any] | None = None,
+    data: Mapping[str, Any] | Prepared | None = None,
     at: datetime | None = None,
 ) -> None:
     """Record one event in the current transaction; it is chained when the transaction commits.
@@ -174,26 +211,23 @@ def record(
     and serialised now (``ValueError`` for what cannot be hashed unambiguously, such as
     floats), so a bad event fails where it is recorded, not at commit, and a later change to
     the caller's ``data`` does not change the event. Datetimes in ``data`` are recorded as
-    ISO 8601 UTC strings and tuples as lists, as they would read back.
+    ISO 8601 UTC strings and tuples as lists, as they would read back. ``data`` may also be
+    :func:`prepare`-d once for many events.
     """
     when = at or utcnow()
-    at_text = isoformat_z(when)  # refuses a naive time here, not at commit
-    plain = dict(data) if data else {}
-    try:
-        check_event_content(actor, action, subject, plain)
-    except ValueError:
-        plain = _plain(plain)  # a datetime or tuple, say; what is still refused is refused
-        check_event_content(actor, action, subject, plain)
-    data_json = canonical_data(plain)
+    at_text = _at_text(when)
+    check_event_names(actor, action, subject)
+    if not isinstance(data, Prepared):
+        data = prepare(data) if data else _EMPTY
     head, tail = canonical_parts_json(
-        at=at_text, actor=actor, action=action, subject=subject, data_json=data_json
+        at=at_text, actor=actor, action=action, subject=subject, data_json=data.json
     )
     innermost = session.get_nested_transaction() or session.get_transaction()
     if innermost is None:
         session.connection()  # begin the transaction now, so the event belongs to it
         innermost = session.get_transaction()
     pending: list[_Pending] = session.info.setdefault(_PENDING_KEY, [])
-    pending.append(_Pending(when, actor, action, subject, data_json, head, tail, innermost))
+    pending.append(_Pending(when, actor, action, subject, data.json, head, tail, innermost))
 
 
 def append_pending(session: Session, *, chain_now: bool = False) -> int:

@@ -109,7 +109,6 @@ def check(
     restrict_to_authority: int | None = None,
     uploader_id: int | None = None,
     earlier: Callable[[int, str], Demand | None] | None = None,
-    find_authority: Callable[[str], Authority | None] | None = None,
     now: datetime | None = None,
 ) -> Checked:
     """Every check a submission must pass before anything is written; :class:`InvalidInput`
@@ -117,9 +116,9 @@ def check(
     authority's, times out of order, a document refused by the store's checks, or an
     idempotency key reused with a different body. A replay (same key, same body) comes back
     with ``earlier`` set and no documents stored. ``earlier(authority_id, key)`` finds the
-    demand holding a key and ``find_authority(slug)`` the authority (default: a query each;
-    a caller checking many at once passes its own). ``now``: the time of receipt of a
-    submission that does not state one (default: the clock).
+    demand holding a key (default: a query; a caller checking many at once passes its own).
+    ``now``: the time of receipt of a submission that does not state one (default: the
+    clock).
     ``restrict_to_authority`` is set for officers, who may only submit for their own.
     ``uploader_id`` is the submitting account (API and portal): a document cited by
     ``sha256`` must then be an :class:`Upload` of that account (or a document already on a
@@ -127,10 +126,7 @@ def check(
     """
     digest = request_hash(data)
     errors = list(data.consistency_errors())
-    if find_authority is None:
-        authority = authorities.get_by_slug(session, data.authority)
-    else:
-        authority = find_authority(data.authority)
+    authority = authorities.get_by_slug(session, data.authority)
     if authority is None or (
         restrict_to_authority is not None and authority.id != restrict_to_authority
     ):
