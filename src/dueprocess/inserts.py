@@ -11,6 +11,7 @@ PostgreSQL, one ``executemany`` on SQLite.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
@@ -83,13 +84,33 @@ def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]])
         session.execute(insert(table), rows)
         return
     columns = list(rows[0])
-    convert = [_copy_converter(table.c[name]) for name in columns]
-    copy_rows(
-        session,
-        table.name,
-        columns,
-        ([c(row[name]) for c, name in zip(convert, columns, strict=True)] for row in rows),
-    )
+    converters = _converters(table, tuple(columns))
+    pick = operator.itemgetter(*columns)
+
+    def converted(row: dict[str, Any]) -> list[Any]:
+        values = list(pick(row)) if len(columns) > 1 else [pick(row)]
+        for i, convert in converters:
+            values[i] = convert(values[i])
+        return values
+
+    copy_rows(session, table.name, columns, map(converted, rows))
+
+
+_CONVERTERS: dict[tuple[str, tuple[str, ...]], list[tuple[int, Any]]] = {}
+
+
+def _converters(table: Table, columns: tuple[str, ...]) -> list[tuple[int, Any]]:
+    """(position, converter) of the columns whose values COPY cannot take as they are."""
+    key = (table.name, columns)
+    found = _CONVERTERS.get(key)
+    if found is None:
+        found = [
+            (i, convert)
+            for i, name in enumerate(columns)
+            if (convert := _copy_converter(table.c[name])) is not None
+        ]
+        _CONVERTERS[key] = found
+    return found
 
 
 def copy_rows(
@@ -115,10 +136,10 @@ def copy_rows(
 
 def _copy_converter(column: Column[Any]) -> Any:
     """What a Python value becomes for COPY: JSON as text, enums as their value; the column
-    type's own bind processing (e.g. refusing naive datetimes) for the rest."""
+    type's own bind processing (e.g. refusing naive datetimes) for the rest; None when the
+    value goes as it is."""
     if isinstance(column.type, JSON):
         return lambda value: None if value is None else orjson.dumps(value).decode()
     if isinstance(column.type, Enum):
         return lambda value: None if value is None else getattr(value, "value", value)
-    process = column.type.bind_processor(_PG_DIALECT)
-    return process or (lambda value: value)
+    return column.type.bind_processor(_PG_DIALECT)
