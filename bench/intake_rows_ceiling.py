@@ -3,7 +3,7 @@ else (issue 5's batch target, 10,000 demands/s, is judged against it).
 
 Each of ``--processes`` processes (default 2, one per core) writes batches of 100 demands as
 intake does on PostgreSQL: one COPY per table for the demand, its target, its policy
-evaluation, its holding reply and its five audit events, chained in Python under the
+evaluation, its holding reply and its three audit events, chained in Python under the
 writers' lock, one commit. No HTTP, no validation, no verification or policy evaluation, no
 response: the row values are computed once, only ids, hashes and the chain change. What
 dueprocess's ``POST /api/v1/demands/batch`` reaches (bench/intake_api.py --batch 100) is to
@@ -89,22 +89,24 @@ def _writer(url: str, seconds: float, counter: multiprocessing.Value) -> None:  
             },
         ),
         (
-            "policy.applied",
+            "demand.paused",
             {
-                "via": "intake",
+                "from": "received",
+                "reason": 'policy version 1, rule "hk-nsl": pause (human-rights review)',
                 "policy_version": 1,
                 "rule": "hk-nsl",
-                "stance": "pause",
-                "condition": "human-rights review",
-                "from": None,
-                "at": isoformat_z(received),
+                "policy": {
+                    "via": "intake",
+                    "policy_version": 1,
+                    "rule": "hk-nsl",
+                    "stance": "pause",
+                    "condition": "human-rights review",
+                    "from": None,
+                    "at": isoformat_z(received),
+                },
+                "reply": {"kind": "holding", "text_sha256": "cd" * 32},
             },
         ),
-        (
-            "demand.paused",
-            {"from": "received", "reason": "policy", "policy_version": 1, "rule": "hk-nsl"},
-        ),
-        ("demand.reply_queued", {"kind": "holding", "text_sha256": "cd" * 32}),
     ]
     done = 0
     deadline = time.monotonic() + seconds
@@ -226,8 +228,8 @@ def main() -> None:
     rate = counter.value / args.seconds
     print(
         f"{args.processes} process(es), batches of {BATCH}, {args.seconds:.0f} s: "
-        f"the rows alone, {rate:,.0f} demands/s (9 rows each: demand, target, evaluation, "
-        "reply, 5 audit events)"
+        f"the rows alone, {rate:,.0f} demands/s (7 rows each: demand, target, evaluation, "
+        "reply, 3 audit events)"
     )
 
 

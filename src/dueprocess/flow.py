@@ -216,7 +216,7 @@ class _Rows:
                 legal_process=facts[3],
                 received_at=facts[4],
             )
-            stance = self._decisions[facts] = _Stance.of(decision, facts[4])
+            stance = self._decisions[facts] = _Stance.of(decision)
         return stance
 
     def add(self, item: Incoming, checked: demands.Checked, demand_id: int) -> Received:
@@ -306,8 +306,8 @@ class _Rows:
             )
         values["status"] = stance.status
         decision = stance.decision
-        if decision.reply is not None:
-            kind, text = decision.reply
+        if decision.effect.reply is not None:
+            kind, text = decision.effect.reply
             self.replies.append(
                 {
                     "demand_id": values["id"],
@@ -340,9 +340,8 @@ class _Rows:
 @dataclass(frozen=True)
 class _Stance:
     """A policy decision at intake with what it does to every demand it is made for: the
-    audit events in the order activation writes them for an existing demand
-    (``policy.applied``, each move, ``demand.reply_queued``), their data prepared once, and
-    the status the demand ends in."""
+    audit events of its :class:`~dueprocess.policy.stances.Effect` (each move, or
+    ``policy.applied``), their data prepared once, and the status the demand ends in."""
 
     decision: policy.IntakeDecision
     version_id: int | None
@@ -350,28 +349,15 @@ class _Stance:
     status: DemandStatus
 
     @classmethod
-    def of(cls, decision: policy.IntakeDecision, received_at: datetime) -> _Stance:
-        evaluation, version = decision.evaluation, decision.version
-        version_id = version.id if version is not None else None
+    def of(cls, decision: policy.IntakeDecision) -> _Stance:
+        version = decision.version
+        outcome = decision.effect
         events: list[tuple[str, audit.Prepared]] = []
-        if version is not None:
-            applied = policy.applied_data(
-                via="intake",
-                version_id=version.id,
-                evaluation=evaluation,
-                old_stance=None,
-                at=received_at,
-            )
-            events.append(("policy.applied", audit.prepare(applied)))
-        reason = policy.why(version_id, evaluation)
+        if outcome.applied is not None:
+            events.append(("policy.applied", audit.prepare(outcome.applied)))
         status = DemandStatus.RECEIVED
-        for step in decision.steps:
-            moved = demands.moved_data(
-                status, reason, {"policy_version": version_id, "rule": evaluation.rule_id}
-            )
+        for step, recorded in outcome.moves:
+            moved = demands.moved_data(status, outcome.reason, recorded)
             events.append((f"demand.{step.value}", audit.prepare(moved)))
             status = step
-        if decision.reply is not None:
-            replied = demands.reply_data(*decision.reply)
-            events.append(("demand.reply_queued", audit.prepare(replied)))
-        return cls(decision, version_id, events, status)
+        return cls(decision, version.id if version is not None else None, events, status)

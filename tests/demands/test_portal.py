@@ -380,8 +380,8 @@ def test_home_shows_status_deadline_stance_and_latest_reply(
     own = submit_good(portal, reference="NSD/own")
     other = factories.submit(session, runtime, factories.body(**_bka())).demand
     demand = demands.get(session, own)
-    demands.queue_reply(session, demand, ReplyKind.ACKNOWLEDGEMENT, "Received.", actor="test")
-    demands.queue_reply(session, demand, ReplyKind.HOLDING, "Held pending review.", actor="test")
+    demands.add_reply(session, demand, ReplyKind.ACKNOWLEDGEMENT, "Received.")
+    demands.add_reply(session, demand, ReplyKind.HOLDING, "Held pending review.")
     session.commit()
     home = portal.get("/portal")
     assert home.status_code == 200

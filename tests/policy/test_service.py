@@ -6,6 +6,7 @@ service; every assertion reads back what the services stored.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -250,14 +251,23 @@ def test_activation_pauses_an_open_hong_kong_demand_with_audit_and_holding_reply
     assert hk.deadline is not None  # deadline and penalty stay on the demand while paused
     assert hk.penalty
     trail = audit.for_subject(session, f"demand:{hk.id}")
-    assert [e.action for e in trail][-3:] == [
-        "policy.applied",
-        "demand.paused",
-        "demand.reply_queued",
-    ]
-    assert trail[-3].data["policy_version"] == version.id
-    assert trail[-3].data["rule"] == "hk-pause-hrdd"
-    assert trail[-2].actor == people["approver"]
+    paused = trail[-1]  # one event: the move, with the decision behind it and the reply
+    assert paused.action == "demand.paused"
+    assert paused.actor == people["approver"]
+    assert (paused.data["from"], paused.data["policy_version"]) == ("received", version.id)
+    assert paused.data["rule"] == "hk-pause-hrdd"
+    decision = paused.data["policy"]
+    assert (decision["via"], decision["stance"], decision["from"]) == (
+        "activation",
+        "pause",
+        "process",
+    )
+    assert decision["condition"] == "pending human-rights due diligence"
+    (reply,) = demands.replies(session, hk.id)
+    assert paused.data["reply"] == {
+        "kind": "holding",
+        "text_sha256": hashlib.sha256(reply.text.encode()).hexdigest(),
+    }
     (reply,) = demands.replies(session, hk.id)
     assert reply.kind is ReplyKind.HOLDING
     assert "held, not refused" in reply.text
@@ -300,11 +310,10 @@ def test_a_new_version_without_the_pause_lifts_it(
         demands.replies(session, hk.id)[-1].text
     )
     assert [e.version_id for e in policy.evaluations(session, hk.id)] == [first.id, second.id]
-    assert actions(session, f"demand:{hk.id}")[-3:] == [
-        "policy.applied",
-        "demand.received",
-        "demand.reply_queued",
-    ]
+    assert actions(session, f"demand:{hk.id}")[-2:] == ["demand.paused", "demand.received"]
+    lifted = audit.for_subject(session, f"demand:{hk.id}")[-1]
+    assert lifted.data["policy"]["from"] == "pause"
+    assert lifted.data["reply"]["kind"] == "acknowledgement"
 
 
 def test_a_version_that_says_the_same_again_leaves_a_persons_decision_alone(
@@ -342,9 +351,15 @@ def test_intake_applies_the_active_stance_at_received_at(
     assert actions(session, f"demand:{after.id}") == [
         "demand.submitted",
         "demand.verification_assessed",
-        "policy.applied",
         "demand.paused",
-        "demand.reply_queued",
+    ]
+    paused = audit.for_subject(session, f"demand:{after.id}")[-1]
+    assert paused.data["policy"]["via"] == "intake"
+    assert paused.data["reply"]["kind"] == "holding"
+    assert actions(session, f"demand:{before.id}") == [
+        "demand.submitted",
+        "demand.verification_assessed",
+        "policy.applied",  # processed: no move, the decision is recorded on its own
     ]
 
 
@@ -396,12 +411,10 @@ def test_a_demand_awaiting_approval_is_paused_through_legal_review(
     activate(session, people, FACEBOOK)
     demand = demands.get(session, demand.id)
     assert demand.status is DemandStatus.PAUSED
-    assert actions(session, f"demand:{demand.id}")[-4:] == [
-        "policy.applied",
-        "demand.legal-review",
-        "demand.paused",
-        "demand.reply_queued",
-    ]
+    assert actions(session, f"demand:{demand.id}")[-2:] == ["demand.legal-review", "demand.paused"]
+    through, paused = audit.for_subject(session, f"demand:{demand.id}")[-2:]
+    assert "policy" not in through.data, "the decision and reply go with the last move"
+    assert (paused.data["from"], paused.data["policy"]["stance"]) == ("legal-review", "pause")
 
 
 @pytest.mark.parametrize("status", sorted(states.OPEN))
@@ -445,7 +458,7 @@ def test_a_failed_activation_changes_nothing(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("the mail queue is down")
 
-    monkeypatch.setattr(demands, "queue_reply", broken)
+    monkeypatch.setattr(demands, "add_reply", broken)
     with pytest.raises(RuntimeError):
         policy.approve(session, version.id, actor=people["approver"])
     session.rollback()

@@ -7,7 +7,6 @@ itself lives in :mod:`dueprocess.demands.intake` and the read models in
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from typing import Any, BinaryIO, cast
 
@@ -269,25 +268,14 @@ def moved_data(
     return {"from": previous.value, "reason": reason, **(data or {})}
 
 
-def queue_reply(
-    session: Session, demand: Demand, kind: ReplyKind, text: str, *, actor: str
-) -> Reply:
-    """Queue a message to the requester (the portal and API show it; ``sent_at`` when sent)."""
+def add_reply(session: Session, demand: Demand, kind: ReplyKind, text: str) -> Reply:
+    """Queue a message to the requester (the portal and API show it; ``sent_at`` when sent).
+
+    Not audited here: the event of the step that queued it records the reply (see
+    :mod:`dueprocess.policy.stances`)."""
     reply = Reply(demand=demand, kind=kind, text=text)
     session.add(reply)  # written at the next flush; no flush here, a batch writes them together
-    audit.record(
-        session,
-        actor=actor,
-        action="demand.reply_queued",
-        subject=subject_of(demand),
-        data=reply_data(kind, text),
-    )
     return reply
-
-
-def reply_data(kind: ReplyKind, text: str) -> dict[str, str]:
-    """The ``demand.reply_queued`` audit event's data (the text itself only as a hash)."""
-    return {"kind": kind.value, "text_sha256": hashlib.sha256(text.encode()).hexdigest()}
 
 
 def replies(session: Session, demand_id: int) -> list[Reply]:

@@ -26,7 +26,9 @@ What a stance does to a demand (``docs/policy.md`` has the table)
     ``received`` (the pause is lifted) and the requester is told. A move the state table
     does not allow in one step goes through ``legal-review`` (e.g. an awaiting-approval
     demand is returned to legal review, then paused). Every demand evaluated against a
-    version gets a :class:`PolicyEvaluation` row naming that version.
+    version gets a :class:`PolicyEvaluation` row naming that version. In the audit log each
+    move is one ``demand.<status>`` event, the last one carrying the decision and the reply
+    (:mod:`dueprocess.policy.stances`).
 
 Concurrency
     Activation takes an exclusive PostgreSQL advisory lock and intake (:mod:`dueprocess.flow`)
@@ -54,15 +56,17 @@ from dueprocess.authorities import service as authorities
 from dueprocess.clock import as_utc, isoformat_z, utcnow
 from dueprocess.db import transaction_memo
 from dueprocess.demands import service as demands
-from dueprocess.demands.models import Demand, DemandStatus, ReplyKind
+from dueprocess.demands.models import Demand, DemandStatus
 from dueprocess.errors import Conflict, InvalidInput, NotFound
 from dueprocess.policy import schemas as out
 from dueprocess.policy.fileformat import load_policy
 from dueprocess.policy.models import PolicyEvaluation, PolicyVersion, VersionStatus
 from dueprocess.policy.rules import CompiledPolicy, DemandFacts, Evaluation, Stance
 from dueprocess.policy.stances import (
+    Effect as Effect,
     applied_data as applied_data,
     changes_answer as changes_answer,
+    effect as effect,
     reply_for as reply_for,
     route as route,
     target_status as target_status,
@@ -384,8 +388,7 @@ class IntakeDecision:
 
     version: PolicyVersion | None
     evaluation: Evaluation
-    steps: list[DemandStatus]
-    reply: tuple[ReplyKind, str] | None
+    effect: Effect
 
     def record(self, demand_id: int, at: datetime) -> dict[str, object] | None:
         """The policy evaluation row to store, or None with no active version."""
@@ -404,19 +407,27 @@ def decide_at_intake(
     received_at: datetime,
 ) -> IntakeDecision:
     """What the active policy does with a new demand, evaluated at its ``received_at``: the
-    evaluation, the moves from ``received`` and the reply, as data for
-    :func:`dueprocess.flow.receive_many`, which writes them (the module docstring has the
-    semantics). Callers take :func:`lock_for_intake` first."""
+    evaluation and its :class:`~dueprocess.policy.stances.Effect` on a demand just
+    ``received`` (moves, audit data, reply), as data for :func:`dueprocess.flow.receive_many`,
+    which writes them (the module docstring has the semantics). Callers take
+    :func:`lock_for_intake` first."""
     found = active(session)
     version, evaluation = None, NO_POLICY
     if found is not None:
         version, compiled = found
         facts = DemandFacts(jurisdiction, authority_slug, kind, legal_process, received_at)
         evaluation = compiled.evaluate(facts)
-    steps = route(S.RECEIVED, target_status(S.RECEIVED, evaluation.stance))
-    return IntakeDecision(
-        version, evaluation, steps, reply_for(None, None, evaluation, jurisdiction)
+    outcome = effect(
+        S.RECEIVED,
+        evaluation,
+        version_id=version.id if version is not None else None,
+        via="intake",
+        old_stance=None,
+        old_condition=None,
+        at=received_at,
+        jurisdiction=jurisdiction,
     )
+    return IntakeDecision(version, evaluation, outcome)
 
 
 def record_evaluations(session: Session, rows: list[dict[str, object]]) -> None:
@@ -442,36 +453,30 @@ def _apply(
     if via == "intake" or changes_answer(old_stance, old_condition, evaluation):
         tally.changed += 1
         tally.transitions[(old_stance or "-", new)] += 1
-        version_id = version.id if version is not None else None
-        if version is not None:
+        outcome = effect(
+            demand.status,
+            evaluation,
+            version_id=version.id if version is not None else None,
+            via=via,
+            old_stance=old_stance,
+            old_condition=old_condition,
+            at=at,
+            jurisdiction=demand.jurisdiction,
+        )
+        if outcome.applied is not None:
             audit.record(
                 session,
                 actor=actor,
                 action="policy.applied",
                 subject=demands.subject_of(demand),
-                data=applied_data(
-                    via=via,
-                    version_id=version.id,
-                    evaluation=evaluation,
-                    old_stance=old_stance,
-                    at=at,
-                ),
+                data=outcome.applied,
             )
-        reason = why(version_id, evaluation)
-        for step in route(demand.status, target_status(demand.status, evaluation.stance)):
+        for step, recorded in outcome.moves:
             tally.moves[(demand.status.value, step.value)] += 1
-            demands.move(
-                session,
-                demand,
-                step,
-                actor=actor,
-                reason=reason,
-                data={"policy_version": version_id, "rule": evaluation.rule_id},
-            )
-        reply = reply_for(old_stance, old_condition, evaluation, demand.jurisdiction)
-        if reply is not None:
-            tally.replies[reply[0].value] += 1
-            demands.queue_reply(session, demand, reply[0], reply[1], actor=actor)
+            demands.move(session, demand, step, actor=actor, reason=outcome.reason, data=recorded)
+        if outcome.reply is not None:
+            tally.replies[outcome.reply[0].value] += 1
+            demands.add_reply(session, demand, *outcome.reply)
     demand.stance = new
     demand.stance_condition = evaluation.condition
     demand.policy_version_id = version.id if version is not None else None

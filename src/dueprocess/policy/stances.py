@@ -1,10 +1,19 @@
 """What a stance does to a demand: where it moves, the reply the requester gets, how the
 step is explained in the audit log. Pure functions, shared by intake
 (:func:`dueprocess.policy.service.decide_at_intake`), activation and the what-if.
+
+The audit log gets one event per move (``demand.<status>``, as every move does), and the
+last move's event also carries the policy's decision (``policy``: the version, rule,
+stance, condition, previous stance and time of evaluation) and the reply it queued
+(``reply``: its kind and the SHA-256 of its text). An answer that changes without moving the
+demand (a pause with a new condition, say) gets one ``policy.applied`` event with the same
+decision and reply. :func:`effect` works all of it out.
 """
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 
 from dueprocess.clock import isoformat_z
@@ -104,3 +113,63 @@ def why(version_id: int | None, evaluation: Evaluation) -> str:
     if evaluation.condition:
         text += f" ({evaluation.condition})"
     return text
+
+
+def reply_data(kind: ReplyKind, text: str) -> dict[str, str]:
+    """How a queued reply is recorded in the audit log (the text itself only as a hash)."""
+    return {"kind": kind.value, "text_sha256": hashlib.sha256(text.encode()).hexdigest()}
+
+
+@dataclass(frozen=True)
+class Effect:
+    """What applying an evaluation does to a demand (:func:`effect`).
+
+    ``moves``: each status the demand moves to, with what its ``demand.<status>`` event
+    records besides the move itself (``from`` and ``reason``): the version and rule, and on
+    the last move the decision and reply. ``applied``: the ``policy.applied`` event's data
+    when no move carries them (None: no such event). ``reply``: the reply to queue.
+    """
+
+    reason: str
+    moves: list[tuple[DemandStatus, dict[str, object]]]
+    applied: dict[str, object] | None
+    reply: tuple[ReplyKind, str] | None
+
+
+def effect(
+    status: DemandStatus,
+    evaluation: Evaluation,
+    *,
+    version_id: int | None,
+    via: str,
+    old_stance: str | None,
+    old_condition: str | None,
+    at: datetime,
+    jurisdiction: str,
+) -> Effect:
+    """What ``evaluation`` (by policy version ``version_id``; None: no policy is active)
+    does to a demand in ``status`` whose recorded answer was ``old_stance`` with
+    ``old_condition``, evaluated at ``at`` ``via`` intake or activation."""
+    reply = reply_for(old_stance, old_condition, evaluation, jurisdiction)
+    decision = (
+        applied_data(
+            via=via, version_id=version_id, evaluation=evaluation, old_stance=old_stance, at=at
+        )
+        if version_id is not None
+        else None
+    )
+    outcome: dict[str, object] = {}
+    if decision is not None:
+        outcome["policy"] = decision
+    if reply is not None:
+        outcome["reply"] = reply_data(*reply)
+    steps = route(status, target_status(status, evaluation.stance))
+    moves: list[tuple[DemandStatus, dict[str, object]]] = [
+        (step, {"policy_version": version_id, "rule": evaluation.rule_id}) for step in steps
+    ]
+    applied: dict[str, object] | None = None
+    if moves:
+        moves[-1][1].update(outcome)
+    elif outcome:
+        applied = {**(decision or {}), **({"reply": outcome["reply"]} if reply else {})}
+    return Effect(why(version_id, evaluation), moves, applied, reply)
