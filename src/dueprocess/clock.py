@@ -20,3 +20,8 @@ def as_utc(value: datetime) -> datetime:
 def isoformat_z(value: datetime) -> str:
     """ISO 8601 in UTC with a ``Z`` suffix, the form every export uses."""
     return as_utc(value).isoformat().replace("+00:00", "Z")
+
+
+def start_of_hour(value: datetime) -> datetime:
+    """The UTC hour ``value`` falls in (its first instant)."""
+    return as_utc(value).replace(minute=0, second=0, microsecond=0)

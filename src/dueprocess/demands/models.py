@@ -208,6 +208,19 @@ class Reply(Base):
     demand: Mapped[Demand] = relationship()
 
 
+class ReceivedVolume(Base):
+    """How many demands an authority sent per hour of receipt: what requester verification's
+    volume signal reads (a few hundred rows per authority for its whole window, where a count
+    of its demands grows with them). Kept by intake, in the transaction that writes the
+    demands (:func:`dueprocess.demands.service.insert_new`)."""
+
+    __tablename__ = "received_volume"
+
+    authority_id: Mapped[int] = mapped_column(ForeignKey("authority.id"), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    received: Mapped[int] = mapped_column(Integer)
+
+
 class Callback(Base):
     """A call-back to a number from the authority registry (never one from the request),
     recorded by staff before an emergency disclosure may be acted on.

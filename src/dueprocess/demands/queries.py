@@ -15,11 +15,13 @@ from sqlalchemy import case, func, select, text as sql_text
 from sqlalchemy.orm import Session
 
 from dueprocess.authorities.models import Authority
+from dueprocess.clock import start_of_hour
 from dueprocess.demands import states
 from dueprocess.demands.models import (
     Demand,
     DemandKind,
     DemandStatus,
+    ReceivedVolume,
     Reply,
     ReplyKind,
     Target,
@@ -45,16 +47,22 @@ def received_counts(
 def received_volume(
     session: Session, authority_id: int, *, since: datetime, split: datetime
 ) -> tuple[int, int]:
-    """The authority's demands received in ``[since, split)`` and from ``split`` on, in one
-    index range scan (``ix_demand_authority_received``); requester verification compares
-    the last day (after ``split``) with the authority's usual volume (before it)."""
-    recent = Demand.received_at >= split
+    """The authority's demands received from ``since`` to before ``split``, and from
+    ``split`` on, counted by the hour (:class:`ReceivedVolume`): each bound is taken back to
+    the start of its UTC hour, so the last day may include up to an hour more. Requester
+    verification compares the last day (after ``split``) with the authority's usual volume
+    (before it)."""
+    recent = ReceivedVolume.hour >= start_of_hour(split)
+    received = ReceivedVolume.received
     query = select(
-        func.count(Demand.id) - func.sum(case((recent, 1), else_=0)),
-        func.sum(case((recent, 1), else_=0)),
-    ).where(Demand.authority_id == authority_id, Demand.received_at >= since)
+        func.coalesce(func.sum(case((recent, 0), else_=received)), 0),
+        func.coalesce(func.sum(case((recent, received), else_=0)), 0),
+    ).where(
+        ReceivedVolume.authority_id == authority_id,
+        ReceivedVolume.hour >= start_of_hour(since),
+    )
     row = session.execute(query).one()
-    return int(row[0] or 0), int(row[1] or 0)
+    return int(row[0]), int(row[1])
 
 
 def pending_received_at(session: Session, authority_id: int) -> list[datetime]:

@@ -7,10 +7,13 @@ itself lives in :mod:`dueprocess.demands.intake` and the read models in
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, BinaryIO, cast
 
 from sqlalchemy import Table, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from dueprocess import inserts
@@ -18,6 +21,7 @@ from dueprocess.audit import service as audit
 from dueprocess.authorities import service as authorities
 from dueprocess.authorities.models import Authority
 from dueprocess.authorities.verification import Verification
+from dueprocess.clock import start_of_hour
 from dueprocess.demands import callbacks, states
 from dueprocess.demands.documents import DocumentStore
 from dueprocess.demands.intake import (
@@ -36,6 +40,7 @@ from dueprocess.demands.models import (
     Demand,
     DemandStatus,
     Document,
+    ReceivedVolume,
     Reply,
     ReplyKind,
     Target,
@@ -189,11 +194,38 @@ def insert_new(
     replies: list[dict[str, Any]],
 ) -> None:
     """Write new demands given as rows, with their targets, documents and replies: one
-    INSERT (PostgreSQL: COPY) per table. Ids are the caller's (:func:`allocate_ids`)."""
+    INSERT (PostgreSQL: COPY) per table. Ids are the caller's (:func:`allocate_ids`). The
+    authorities' hourly volume (:class:`ReceivedVolume`) counts them in the same transaction.
+    """
     inserts.insert_rows(session, Demand, demands)
     inserts.insert_rows(session, Target, targets)
     inserts.insert_rows(session, Document, documents)
     inserts.insert_rows(session, Reply, replies)
+    count_received(session, [(d["authority_id"], d["received_at"]) for d in demands])
+
+
+def count_received(session: Session, received: list[tuple[int, datetime]]) -> None:
+    """Add demands (authority id, time of receipt) to :class:`ReceivedVolume`: one upsert
+    for all, in a fixed order so concurrent writers lock the rows alike."""
+    if not received:
+        return
+    hours = Counter((authority_id, start_of_hour(at)) for authority_id, at in received)
+    rows = [
+        {"authority_id": authority_id, "hour": hour, "received": n}
+        for (authority_id, hour), n in sorted(hours.items())
+    ]
+    table = cast(Table, ReceivedVolume.__table__)
+    upsert = (
+        postgresql.insert(table)
+        if session.get_bind().dialect.name == "postgresql"
+        else sqlite.insert(table)
+    )
+    session.execute(
+        upsert.values(rows).on_conflict_do_update(
+            index_elements=[table.c.authority_id, table.c.hour],
+            set_={"received": table.c.received + upsert.excluded.received},
+        )
+    )
 
 
 def allocate_ids(session: Session, count: int) -> list[int]:

@@ -1,0 +1,134 @@
+"""The authorities' hourly volume (``received_volume``) is kept by intake and filled by its
+migration from the demands already stored: either way it equals a count of the demands."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import create_engine, delete, func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from dueprocess.clock import start_of_hour
+from dueprocess.db import make_engine
+from dueprocess.demands import service as demands
+from dueprocess.demands.models import Demand, ReceivedVolume
+from dueprocess.migrations import alembic_config, upgrade
+from dueprocess.runtime import Runtime
+from tests import factories
+from tests.conftest import BACKEND
+
+
+def _volume(session: Session) -> dict[tuple[int, datetime], int]:
+    rows = session.execute(
+        select(ReceivedVolume.authority_id, ReceivedVolume.hour, ReceivedVolume.received)
+    )
+    return {(a, h): n for a, h, n in rows}
+
+
+def _counted(session: Session) -> dict[tuple[int, datetime], int]:
+    found: dict[tuple[int, datetime], int] = {}
+    for authority_id, received_at in session.execute(
+        select(Demand.authority_id, Demand.received_at)
+    ):
+        key = (authority_id, start_of_hour(received_at))
+        found[key] = found.get(key, 0) + 1
+    return found
+
+
+def _submit_across_hours(session: Session, runtime: Runtime) -> None:
+    factories.authority(session)
+    factories.authority(session, factories.BKA)
+    times = ["2020-07-07T09:00:00+08:00", "2020-07-07T09:59:59.999999+08:00",
+             "2020-07-07T10:00:00+08:00", "2020-07-08T23:30:00+08:00"]  # fmt: skip
+    for n, at in enumerate(times):
+        body = factories.body(received_at=at, deadline=None, reference=f"HK-{n}")
+        factories.submit(session, runtime, body)
+    bka = {
+        "authority": "de-bka",
+        "jurisdiction": "DE",
+        "legal_basis": {"instrument": "Strafprozessordnung", "article": "§ 100a"},
+        "received_at": None,
+        "deadline": None,
+    }
+    factories.submit(session, runtime, factories.body(**bka))
+    session.commit()
+
+
+def test_intake_counts_each_demand_in_its_authoritys_hour(
+    session: Session, runtime: Runtime
+) -> None:
+    _submit_across_hours(session, runtime)
+    volume = _volume(session)
+    assert volume == _counted(session)
+    assert sorted(volume.values()) == [1, 1, 1, 2], "09:00 and 09:59 share an hour"
+    first = datetime(2020, 7, 7, 1, tzinfo=UTC)
+    assert volume[(1, first)] == 2
+
+
+def test_the_last_day_and_the_baseline_are_read_by_the_hour(
+    session: Session, runtime: Runtime
+) -> None:
+    _submit_across_hours(session, runtime)
+    split = datetime(2020, 7, 8, 15, 45, tzinfo=UTC)  # the 23:30+08:00 demand is after it
+    since = split - timedelta(days=30)
+    assert demands.received_volume(session, 1, since=since, split=split) == (3, 1)
+    # Bounds go back to the start of their hour: 01:59 still counts the 01:00 hour as recent.
+    late = datetime(2020, 7, 7, 1, 59, tzinfo=UTC)
+    assert demands.received_volume(session, 1, since=since, split=late) == (0, 4)
+
+
+@pytest.fixture
+def fresh_url(tmp_path: Path) -> Iterator[str]:
+    """A database of its own (the migration test goes down and up again)."""
+    if BACKEND != "postgresql":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    admin_url = os.environ["DUEPROCESS_TEST_POSTGRES_URL"]
+    name = f"dueprocess_volume_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_the_migration_fills_the_volume_from_the_stored_demands(
+    fresh_url: str, tmp_path: Path
+) -> None:
+    from dueprocess.config import Settings
+
+    engine = make_engine(fresh_url, pool=False)
+    upgrade(engine)
+    runtime = Runtime(
+        Settings(
+            database_url=fresh_url,
+            data_dir=tmp_path / "data",
+            demo_database_url=f"sqlite:///{tmp_path / 'microblog.db'}",
+        )
+    )
+    try:
+        with runtime.sessions() as session:
+            _submit_across_hours(session, runtime)
+            expected = _counted(session)
+            session.execute(delete(ReceivedVolume))
+            session.commit()
+        config = alembic_config(fresh_url)
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0003")
+        upgrade(engine)
+        with runtime.sessions() as session:
+            assert _volume(session) == expected
+            assert session.scalar(select(func.count()).select_from(Demand)) == 5
+    finally:
+        runtime.close()
+        engine.dispose()
