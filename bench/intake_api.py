@@ -4,9 +4,10 @@ ratio to a bare FastAPI endpoint that parses the same body, served the same way,
 wrk from a second process in the same run.
 
 Each submission goes through the whole path: token check, validation, intake with the
-request hash and idempotency, requester verification, the jurisdiction policy (Facebook's
-July 2020 template is active, so each Hong Kong demand is paused with a holding reply), the
-audit events, the commit.
+request hash and idempotency, requester verification (received now, so the authority's
+volume over the last day is counted, and by the end of a run it is a spike), the
+jurisdiction policy (Facebook's July 2020 template is active, so each Hong Kong demand is
+paused with a holding reply), the audit events, the commit.
 
     scripts/with-postgres .venv/bin/python bench/intake_api.py [--seconds 15] [--workers 2]
     scripts/with-postgres .venv/bin/python bench/intake_api.py --batch 100 --connections 4
@@ -25,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -84,6 +85,14 @@ def wrk(url: str, body: Path, token: str, seconds: int, connections: int) -> tup
     return rate, float(p99[1]) * scale
 
 
+def _received_now(**changes: object) -> dict[str, object]:
+    """A Hong Kong demand as the API receives one: at the time of submission (so requester
+    verification counts the authority's volume over the last day, as it would in service),
+    with its deadline ahead."""
+    deadline = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    return factories.body(received_at=None, deadline=deadline, **changes)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=15)
@@ -105,11 +114,11 @@ def main() -> None:
     activate_template(runtime, "facebook-whatsapp-2020.yaml", datetime(2020, 7, 6, tzinfo=UTC))
     body = Path(tempfile.mkdtemp()) / "demand.json"
     if args.batch:
-        items = [factories.body(reference=f"B-{i}") for i in range(args.batch)]
+        items = [_received_now(reference=f"B-{i}") for i in range(args.batch)]
         body.write_text(json.dumps({"demands": items}), encoding="utf-8")
         bare_path, real_path, per_request = "/bare-batch", "/api/v1/demands/batch", args.batch
     else:
-        body.write_text(json.dumps(factories.body()), encoding="utf-8")
+        body.write_text(json.dumps(_received_now()), encoding="utf-8")
         bare_path, real_path, per_request = "/bare", "/api/v1/demands", 1
 
     # Baseline: the bare endpoint.

@@ -335,6 +335,9 @@ class _Rows:
             replies=self.replies,
         )
         policy.record_evaluations(session, self.evaluations)
+        demands.count_received(
+            session, [(d["authority_id"], d["received_at"]) for d in self.demands]
+        )
 
 
 @dataclass(frozen=True)

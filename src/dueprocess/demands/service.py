@@ -195,18 +195,19 @@ def insert_new(
 ) -> None:
     """Write new demands given as rows, with their targets, documents and replies: one
     INSERT (PostgreSQL: COPY) per table. Ids are the caller's (:func:`allocate_ids`). The
-    authorities' hourly volume (:class:`ReceivedVolume`) counts them in the same transaction.
-    """
+    caller then counts them in the authorities' volume (:func:`count_received`) as the last
+    write before its commit."""
     inserts.insert_rows(session, Demand, demands)
     inserts.insert_rows(session, Target, targets)
     inserts.insert_rows(session, Document, documents)
     inserts.insert_rows(session, Reply, replies)
-    count_received(session, [(d["authority_id"], d["received_at"]) for d in demands])
 
 
 def count_received(session: Session, received: list[tuple[int, datetime]]) -> None:
     """Add demands (authority id, time of receipt) to :class:`ReceivedVolume`: one upsert
-    for all, in a fixed order so concurrent writers lock the rows alike."""
+    for all, in a fixed order so concurrent writers lock the rows alike. Writers of one
+    authority queue on its row until they commit, so this is best the last write before
+    the commit (whose audit append queues them as well)."""
     if not received:
         return
     hours = Counter((authority_id, start_of_hour(at)) for authority_id, at in received)
