@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._db import activate_template, fresh_runtime  # noqa: E402
+from dueprocess.web.server import listener  # noqa: E402
 from tests import factories  # noqa: E402
 
 
@@ -44,13 +45,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _bare_worker(port: int) -> None:
+def _bare_worker(sock: socket.socket) -> None:
     import uvicorn
 
     from bench.bare_app import app
-    from dueprocess.web.server import listener
 
-    sock = listener("127.0.0.1", port)
     uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False)).run(
         sockets=[sock]
     )
@@ -71,7 +70,7 @@ def wrk(url: str, body: Path, token: str, seconds: int, connections: int) -> tup
     """Requests/s and p99 latency (ms) from a wrk run."""
     env = {**os.environ, "BODY_FILE": str(body), "TOKEN": token}
     done = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
+        ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency",
          "-s", str(ROOT / "bench" / "wrk_post.lua"), url],
         env=env, capture_output=True, text=True, check=True,
     )
@@ -124,7 +123,8 @@ def main() -> None:
     # Baseline: the bare endpoint.
     port = _free_port()
     context = multiprocessing.get_context("spawn")
-    bare = [context.Process(target=_bare_worker, args=(port,), daemon=True)
+    shared = listener("127.0.0.1", port)  # one socket for every worker, as dueprocess serves
+    bare = [context.Process(target=_bare_worker, args=(shared,), daemon=True)
             for _ in range(args.workers)]
     for p in bare:
         p.start()
@@ -135,6 +135,7 @@ def main() -> None:
     for p in bare:
         p.terminate()
         p.join()
+    shared.close()
 
     # dueprocess, same server set-up.
     port = _free_port()

@@ -5,6 +5,7 @@ predecessor, no seq is lost or doubled) on either database.
 from __future__ import annotations
 
 import multiprocessing
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -55,3 +56,27 @@ def test_parallel_writers_keep_one_chain(session: Session, runtime: Runtime) -> 
     session.commit()
     assert audit.verify_database(session, [public_key_bytes(key)]).ok
     session.rollback()
+
+
+def _start_worker(keys_dir: str, start: object, out: object) -> None:
+    start.wait()  # type: ignore[attr-defined]
+    key = audit.ensure_signing_key(Path(keys_dir))
+    out.put(public_key_bytes(key.public_key()))  # type: ignore[attr-defined]
+
+
+def test_workers_starting_at_once_share_one_signing_key(tmp_path: Path) -> None:
+    # The server's workers start together on a new data directory: each asks for the key.
+    context = multiprocessing.get_context("spawn")
+    start, out = context.Event(), context.Queue()
+    keys_dir = str(tmp_path) + "/keys"
+    workers = [
+        context.Process(target=_start_worker, args=(keys_dir, start, out)) for _ in range(8)
+    ]
+    for w in workers:
+        w.start()
+    start.set()
+    for w in workers:
+        w.join(timeout=60)
+    assert [w.exitcode for w in workers] == [0] * len(workers)
+    keys = {out.get(timeout=5) for _ in workers}
+    assert len(keys) == 1

@@ -18,6 +18,7 @@ recomputes every hash, on either database.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -433,13 +434,20 @@ def signing_key_path(keys_dir: Path) -> Path:
 
 
 def ensure_signing_key(keys_dir: Path) -> Ed25519PrivateKey:
-    """The checkpoint signing key, created (0600, public half beside it) on first use."""
+    """The checkpoint signing key, created (0600, public half beside it) on first use.
+
+    Safe when several processes start at once (the server's workers on a new data
+    directory): the first creates the key under a lock file, the others wait and load it."""
     path = signing_key_path(keys_dir)
-    if not path.exists():
-        keys_dir.mkdir(parents=True, exist_ok=True)
-        keys_dir.chmod(0o700)
+    if path.exists():
+        return load_signing_key(path)
+    keys_dir.mkdir(parents=True, exist_ok=True)
+    keys_dir.chmod(0o700)
+    with open(keys_dir / ".create.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        if path.exists():
+            return load_signing_key(path)
         return generate_signing_key(path)
-    return load_signing_key(path)
 
 
 def public_key_file(keys_dir: Path) -> Path:

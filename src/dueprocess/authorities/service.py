@@ -210,8 +210,9 @@ def verify_requester(
     before it (this one included) against the :data:`BASELINE_DAYS` days before that, by
     the hour (:func:`dueprocess.demands.queries.received_volume`: a few rows per day, not
     a scan of the demands); it is read once per authority per transaction and counted
-    forward with ``received_at`` of each further demand (so a batch of 100 costs one read). ``unsaved``: the demand
-    is not in the session (written later as a row), so the first count adds it itself.
+    forward with ``received_at`` of each further demand (so a batch of 100 costs one read).
+    ``unsaved``: the demand is not in the session (written later as a row), so the first
+    count adds it itself.
     A credentials change counts only if made after staff last verified the account (or,
     for an account never verified, after it was created).
     """

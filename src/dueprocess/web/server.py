@@ -1,10 +1,13 @@
 """Serving the app with one or several worker processes on one port.
 
-Each worker binds its own listening socket with ``SO_REUSEPORT`` and the kernel spreads
-connections between them. The sockets are created as ``IPPROTO_TCP`` so that asyncio sets
-``TCP_NODELAY`` on every accepted connection: uvicorn's own multi-worker mode binds with
-``proto=0``, and then every keep-alive request after the first waits ~40 ms for a delayed
-ACK (uvicorn issue #3149; measured in BENCHMARKS.md).
+The parent binds one listening socket and every worker accepts from it, so a connection
+goes to a worker that is free to take it. (With a socket per worker and ``SO_REUSEPORT`` the
+kernel spreads connections by a hash of their addresses: with a few keep-alive clients,
+such as batch submitters, one worker could get three connections and another one, and the
+batch benchmark moved by half from run to run.) The socket is created as ``IPPROTO_TCP``
+so that asyncio sets ``TCP_NODELAY`` on every accepted connection: uvicorn's own
+multi-worker mode binds with ``proto=0``, and then every keep-alive request after the first
+waits ~40 ms for a delayed ACK (uvicorn issue #3149; measured in BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -20,22 +23,20 @@ from dueprocess.config import Settings
 
 
 def listener(host: str, port: int) -> socket.socket:
-    """A listening TCP socket that other workers may bind too, with TCP_NODELAY-ready proto."""
+    """A listening TCP socket to hand to the workers, with TCP_NODELAY-ready proto."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
 
 
-def _worker(settings: Settings, host: str, port: int) -> None:
+def _worker(settings: Settings, sock: socket.socket) -> None:
     from dueprocess.runtime import Runtime
     from dueprocess.web.app import create_app
 
-    sock = listener(host, port)
     config = uvicorn.Config(
         create_app(Runtime(settings)),
         log_level="warning",
@@ -47,12 +48,13 @@ def _worker(settings: Settings, host: str, port: int) -> None:
 
 def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     """Serve until interrupted. ``workers`` processes share the port (see module docstring)."""
+    sock = listener(host, port)
     if workers <= 1:
-        _worker(settings, host, port)
+        _worker(settings, sock)
         return
     context = multiprocessing.get_context("spawn")
     processes = [
-        context.Process(target=_worker, args=(settings, host, port), daemon=True)
+        context.Process(target=_worker, args=(settings, sock), daemon=True)
         for _ in range(workers)
     ]
     for process in processes:
