@@ -1,13 +1,13 @@
 """Serving the app with one or several worker processes on one port.
 
-The parent binds one listening socket and every worker accepts from it, so a connection
-goes to a worker that is free to take it. (With a socket per worker and ``SO_REUSEPORT`` the
-kernel spreads connections by a hash of their addresses: with a few keep-alive clients,
-such as batch submitters, one worker could get three connections and another one, and the
-batch benchmark moved by half from run to run.) The socket is created as ``IPPROTO_TCP``
-so that asyncio sets ``TCP_NODELAY`` on every accepted connection: uvicorn's own
-multi-worker mode binds with ``proto=0``, and then every keep-alive request after the first
-waits ~40 ms for a delayed ACK (uvicorn issue #3149; measured in BENCHMARKS.md).
+The parent binds one listening socket and every worker accepts from it: a worker whose
+event loop is free takes the connections waiting at that moment. (With a socket per worker
+and ``SO_REUSEPORT`` the kernel assigns each connection by a hash of its addresses, busy
+worker or not.) Neither spreads a handful of keep-alive clients evenly, so benchmarks use
+more connections than workers. The socket is created as ``IPPROTO_TCP`` so that asyncio
+sets ``TCP_NODELAY`` on every accepted connection: uvicorn's own multi-worker mode binds
+with ``proto=0``, and then every keep-alive request after the first waits ~40 ms for a
+delayed ACK (uvicorn issue #3149; measured in BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -54,8 +54,7 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
         return
     context = multiprocessing.get_context("spawn")
     processes = [
-        context.Process(target=_worker, args=(settings, sock), daemon=True)
-        for _ in range(workers)
+        context.Process(target=_worker, args=(settings, sock), daemon=True) for _ in range(workers)
     ]
     for process in processes:
         process.start()
