@@ -35,7 +35,7 @@ from dueprocess.demands.routes import EXAMPLE
 from dueprocess.demands.schemas import DemandIn, DemandOut
 from dueprocess.errors import Conflict, FieldError, InvalidInput, from_validation
 from dueprocess.web.auth import requires
-from dueprocess.web.deps import runtime_of, unit_of_work
+from dueprocess.web.deps import body_by_ref, runtime_of, unit_of_work
 
 api = APIRouter(prefix="/api/v1", tags=["demands"])
 
@@ -178,17 +178,7 @@ def _refusal(failures: dict[int, list[FieldError]]) -> JSONResponse:
     summary="Submit up to 100 demands, all or nothing",
     # The handler reads and validates the body itself (see _parse); web/app.py publishes
     # BatchIn for this reference.
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {"$ref": "#/components/schemas/BatchIn"},
-                    "examples": _BATCH_EXAMPLES,
-                }
-            },
-        }
-    },
+    openapi_extra=body_by_ref("BatchIn", _BATCH_EXAMPLES),
     responses={
         200: {"description": "Every item was a replay of an earlier identical submission"},
         413: {"description": "Body over the size limit"},

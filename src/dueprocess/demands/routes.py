@@ -18,7 +18,7 @@ from dueprocess.demands.schemas import DemandOut, DemandSummary
 from dueprocess.policy import service as policy
 from dueprocess.web.auth import BearerToken, requires, requires_later, requires_page
 from dueprocess.web.coalesce import Submission, intake_writer
-from dueprocess.web.deps import TEMPLATES, runtime_of, unit_of_work
+from dueprocess.web.deps import TEMPLATES, body_by_ref, runtime_of, unit_of_work
 
 api = APIRouter(prefix="/api/v1", tags=["demands"])
 pages = APIRouter(include_in_schema=False)
@@ -53,17 +53,7 @@ EXAMPLE = {
     summary="Submit a demand",
     # The body is read by the handler and validated by the intake writer after the token
     # (see submit_demand), so FastAPI is told its shape here; web/app.py publishes DemandIn.
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {"$ref": "#/components/schemas/DemandIn"},
-                    "examples": {"hong-kong-removal": {"value": EXAMPLE}},
-                }
-            },
-        }
-    },
+    openapi_extra=body_by_ref("DemandIn", {"hong-kong-removal": {"value": EXAMPLE}}),
     responses={
         200: {"description": "An identical earlier submission (same idempotency key and body)"},
         413: {"description": "Body over the size limit"},

@@ -68,3 +68,19 @@ def discard_request_session(scope: MutableMapping[str, Any]) -> None:
         if isinstance(session, Session):
             session.rollback()
             session.close()
+
+
+def body_by_ref(model: str, examples: dict[str, Any]) -> dict[str, Any]:
+    """``openapi_extra`` for a route that reads its JSON body itself: the body documented as
+    ``model`` (published by ``web/app.py``'s ``_publish_models``) with ``examples``."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": f"#/components/schemas/{model}"},
+                    "examples": examples,
+                }
+            },
+        }
+    }
