@@ -232,3 +232,54 @@ def test_receive_many_answers_each_item_and_writes_only_the_good(
 
     assert list(session.scalars(select(Demand.reference))) == ["A"]
     session.rollback()
+
+
+def _received_now(n: int, prefix: str) -> list[flow.Incoming]:
+    return [
+        flow.Incoming(
+            DemandIn.model_validate(
+                factories.body(received_at=None, deadline=None, reference=f"{prefix}-{i}")
+            ),
+            Channel.API,
+            "test",
+        )
+        for i in range(n)
+    ]
+
+
+def _volume_details(session: Session, answers: list[flow.Received | InvalidInput]) -> set[str]:
+    found = set()
+    for answer in answers:
+        assert isinstance(answer, flow.Received)
+        demand = demands.get(session, answer.demand.id)
+        found |= {r["detail"] for r in demand.verification_reasons if r["signal"] == "volume"}
+    return found
+
+
+def test_every_demand_of_a_group_counts_the_whole_group_in_its_volume(
+    session: Session, runtime: Runtime
+) -> None:
+    factories.authority(session)
+    session.commit()
+    first = flow.receive_many(session, runtime, _received_now(12, "A"))
+    session.commit()
+    # All twelve arrived at once: each counts twelve, whatever its place in the group.
+    (detail,) = _volume_details(session, first)
+    assert detail.startswith("12 demands from this authority in the last 24 hours")
+    later = flow.receive_many(session, runtime, _received_now(3, "B"))
+    session.commit()
+    (detail,) = _volume_details(session, later)
+    assert detail.startswith("15 demands"), "a later group counts the stored ones by the hour"
+    events = audit.for_subject(session, f"demand:{first[0].demand.id}")  # type: ignore[union-attr]
+    assessed = next(e for e in events if e.action == "demand.verification_assessed")
+    assert any(r["signal"] == "volume" for r in assessed.data["reasons"])
+
+
+def test_groups_in_one_transaction_count_each_other(session: Session, runtime: Runtime) -> None:
+    factories.authority(session)
+    session.commit()
+    flow.receive_many(session, runtime, _received_now(6, "A"))
+    later = flow.receive_many(session, runtime, _received_now(2, "B"))  # same transaction
+    session.commit()
+    (detail,) = _volume_details(session, later)
+    assert detail.startswith("8 demands")

@@ -133,10 +133,12 @@ def receive_many(
     policy.lock_for_intake(session)
     ids = iter(demands.allocate_ids(session, len(items)))
     stored = _stored_keys(session, items)
-    in_group: dict[tuple[int, str], tuple[str, Received]] = {}
     rows = _Rows(session, runtime)
-    answers: list[Received | InvalidInput] = []
-    for item in items:
+    answers: list[Received | InvalidInput | None] = []
+    new: list[tuple[int, Incoming, demands.Checked]] = []  # (answer index, item, checks)
+    repeats: list[tuple[int, int]] = []  # (answer index, index of the first with its key)
+    in_group: dict[tuple[int, str], tuple[str, int]] = {}
+    for index, item in enumerate(items):
         data = item.data
         try:
             checked = demands.check(
@@ -158,17 +160,23 @@ def receive_many(
         key = (checked.authority.id, data.idempotency_key or "")
         if data.idempotency_key and key in in_group:
             digest, first = in_group[key]
-            if digest != checked.digest:
-                answers.append(demands.idempotency_conflict())
-                continue
-            answers.append(Received(first.demand, created=False))
+            answers.append(demands.idempotency_conflict() if digest != checked.digest else None)
+            if digest == checked.digest:
+                repeats.append((index, first))
             continue
-        received = rows.add(item, checked, next(ids))
         if data.idempotency_key:
-            in_group[key] = (checked.digest, received)
-        answers.append(received)
+            in_group[key] = (checked.digest, index)
+        answers.append(None)
+        new.append((index, item, checked))
+    rows.arrive([checked for _, _, checked in new])
+    for index, item, checked in new:
+        answers[index] = rows.add(item, checked, next(ids))
+    for index, first in repeats:
+        written = answers[first]
+        assert isinstance(written, Received)
+        answers[index] = Received(written.demand, created=False)
     rows.write()
-    return answers
+    return [answer for answer in answers if answer is not None]
 
 
 def _stored_keys(session: Session, items: Sequence[Incoming]) -> dict[tuple[int, str], Demand]:
@@ -195,6 +203,55 @@ class _Rows:
         self.replies: list[dict[str, Any]] = []
         self.evaluations: list[dict[str, object]] = []
         self._decisions: dict[tuple[str, str, str, str, datetime], _Stance] = {}
+        self._volumes: dict[int, tuple[int, int]] = {}
+        self._assessed: dict[
+            tuple[int, int | None, bool, str | None, bool | None, bool],
+            tuple[dict[str, Any], audit.Prepared],
+        ] = {}
+
+    def arrive(self, new: list[demands.Checked]) -> None:
+        """Count the group's new demands into their authorities' volume, all at once."""
+        arriving: dict[int, list[datetime]] = {}
+        for checked in new:
+            arriving.setdefault(checked.authority.id, []).append(checked.received_at)
+        for authority_id, times in arriving.items():
+            self._volumes[authority_id] = authorities.volume(
+                self.session, authority_id, self.now, times
+            )
+
+    def assess(
+        self, item: Incoming, checked: demands.Checked
+    ) -> tuple[dict[str, Any], audit.Prepared]:
+        """The requester's assessment (its columns, and its audit data prepared), made once
+        per distinct signals in the group."""
+        data = item.data
+        signed = signatures.documents_signed(self.runtime.store, checked.documents)
+        emergency = data.kind is DemandKind.EMERGENCY_DISCLOSURE
+        signals = (
+            checked.authority.id,
+            item.officer_id,
+            item.second_factor,
+            data.sender,
+            signed,
+            emergency,
+        )
+        found = self._assessed.get(signals)
+        if found is None:
+            verification = authorities.verify_requester(
+                self.session,
+                authority_id=checked.authority.id,
+                officer_account_id=item.officer_id,
+                second_factor=item.second_factor,
+                sender=data.sender,
+                documents_signed=signed,
+                emergency=emergency,
+                now=self.now,
+                volume=self._volumes[checked.authority.id],
+            )
+            columns = demands.verification_values(verification)
+            found = (columns, audit.prepare(demands.verification_data(columns)))
+            self._assessed[signals] = found
+        return found
 
     def decide(self, data: DemandIn, checked: demands.Checked) -> _Stance:
         """The policy's stance on this item (:func:`policy.decide_at_intake`), worked out
@@ -220,7 +277,7 @@ class _Rows:
         return stance
 
     def add(self, item: Incoming, checked: demands.Checked, demand_id: int) -> Received:
-        session, runtime, data, now = self.session, self.runtime, item.data, self.now
+        session, data, now = self.session, item.data, self.now
         values = demands.new_demand_values(
             checked, data, channel=item.channel, officer_id=item.officer_id
         )
@@ -234,25 +291,14 @@ class _Rows:
             data=demands.submitted_data(checked, data, item.channel),
             at=now,
         )
-        verification = authorities.verify_requester(
-            session,
-            authority_id=checked.authority.id,
-            officer_account_id=item.officer_id,
-            second_factor=item.second_factor,
-            sender=data.sender,
-            documents_signed=signatures.documents_signed(runtime.store, checked.documents),
-            emergency=data.kind is DemandKind.EMERGENCY_DISCLOSURE,
-            now=now,
-            received_at=checked.received_at,
-            unsaved=True,
-        )
-        values.update(demands.verification_values(verification))
+        columns, assessed = self.assess(item, checked)
+        values.update(columns)
         audit.record(
             session,
             actor=VERIFICATION_ACTOR,
             action="demand.verification_assessed",
             subject=subject,
-            data=demands.verification_data(values),
+            data=assessed,
             at=now,
         )
         self._apply(values, self.decide(data, checked), subject)

@@ -400,4 +400,5 @@ def test_verify_requester_unknown_authority(session: Session) -> None:
             documents_signed=None,
             emergency=False,
             now=utcnow(),
+            volume=(0, 0),
         )

@@ -7,6 +7,7 @@ changed it, when and why must be on record.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -147,40 +148,39 @@ def set_status(
     return authority
 
 
-def _volume(
-    session: Session,
-    authority_id: int,
-    now: datetime,
-    received_at: datetime | None,
-    unsaved: bool = False,
+def volume(
+    session: Session, authority_id: int, now: datetime, arriving: Sequence[datetime]
 ) -> tuple[int, int]:
-    """(baseline, last day) for the volume signal; see :func:`verify_requester`."""
+    """(baseline, last day) for the volume signal of demands arriving ``now`` from the
+    authority, ``arriving`` being the times of receipt of those not written yet (all of them
+    count, together): the authority's demands received from 24 hours before ``now`` on, and
+    in the :data:`BASELINE_DAYS` days before that. The stored count is read once per
+    transaction (by the hour: :func:`dueprocess.demands.queries.received_volume`, a few rows
+    per day, not a scan of the demands); what arrives is added to it for the rest of the
+    transaction, so each demand is counted once however many groups it comes in."""
     memo = transaction_memo(session)
     key = ("authority.volume", authority_id)
     cached = memo.get(key)
-    if isinstance(cached, tuple) and received_at is not None:
-        baseline, last_day, split = cached
-        if received_at >= split:
-            last_day += 1
-        memo[key] = (baseline, last_day, split)
-        return baseline, last_day
-    # Imported here: demands reads the registry through this module.
-    from dueprocess.demands import service as demands
+    if isinstance(cached, tuple):
+        baseline, last_day, split, since = cached
+    else:
+        # Imported here: demands reads the registry through this module.
+        from dueprocess.demands import service as demands
 
-    split = now - timedelta(hours=24)
-    since = split - timedelta(days=BASELINE_DAYS)
-    baseline, last_day = demands.received_volume(session, authority_id, since=since, split=split)
-    # Demands of this transaction not flushed yet (the one being assessed among them) count
-    # too; reading them here saves a flush on the intake path.
-    pending = demands.pending_received_at(session, authority_id)
-    if unsaved and received_at is not None:
-        pending.append(received_at)  # the demand being assessed is in no session yet
-    for received in pending:
+        split = now - timedelta(hours=24)
+        since = split - timedelta(days=BASELINE_DAYS)
+        baseline, last_day = demands.received_volume(
+            session, authority_id, since=since, split=split
+        )
+        # ORM demands of this transaction not flushed yet count too (rows are counted by
+        # their writer through ``arriving``).
+        arriving = [*demands.pending_received_at(session, authority_id), *arriving]
+    for received in arriving:
         if received >= split:
             last_day += 1
         elif received >= since:
             baseline += 1
-    memo[key] = (baseline, last_day, split)
+    memo[key] = (baseline, last_day, split, since)
     return baseline, last_day
 
 
@@ -194,8 +194,7 @@ def verify_requester(
     documents_signed: bool | None,
     emergency: bool,
     now: datetime,
-    received_at: datetime | None = None,
-    unsaved: bool = False,
+    volume: tuple[int, int],
 ) -> Verification:
     """Gather the signals about a just-submitted demand's requester and score them
     (:func:`dueprocess.authorities.verification.assess`). Reads only; writes nothing.
@@ -206,13 +205,9 @@ def verify_requester(
     the account has TOTP enrolled, since sign-in asks for a code only then. An API token is
     never a second factor. ``documents_signed``: from
     :func:`dueprocess.demands.signatures.documents_signed`. ``now``: the time of
-    submission; the volume signal counts the authority's demands received from 24 hours
-    before it (this one included) against the :data:`BASELINE_DAYS` days before that, by
-    the hour (:func:`dueprocess.demands.queries.received_volume`: a few rows per day, not
-    a scan of the demands); it is read once per authority per transaction and counted
-    forward with ``received_at`` of each further demand (so a batch of 100 costs one read).
-    ``unsaved``: the demand is not in the session (written later as a row), so the first
-    count adds it itself.
+    submission. ``volume``: (baseline, last day) from :func:`volume` for the demands
+    arriving with this one (a batch of 100 is one arrival of 100: every demand in it counts
+    all of them, whatever its place in the batch).
     A credentials change counts only if made after staff last verified the account (or,
     for an account never verified, after it was created).
     """
@@ -231,7 +226,7 @@ def verify_requester(
         vetted = officer.verified_at or officer.created_at + _CREATION_SLACK
         if officer.credentials_changed_at > vetted:
             changed_days = max(0, (now - officer.credentials_changed_at).days)
-    baseline, last_day = _volume(session, authority.id, now, received_at, unsaved)
+    baseline, last_day = volume
     signals = RequesterSignals(
         authority_status=authority.status,
         officer_present=officer is not None,
