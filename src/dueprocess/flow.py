@@ -127,8 +127,10 @@ def receive_many(
     per table for all of them, no ORM objects. The answer for each item, in order: what was
     written or replayed, or the :class:`InvalidInput` that refused it (nothing of it written;
     the others are). Each item gets the rows and audit events it would get received alone
-    (``tests/test_flow.py`` compares the two); an idempotency key repeated within ``items``
-    replays or conflicts as with an earlier demand. The caller commits.
+    (``tests/test_flow.py`` compares the two), except that the items share one instant of
+    receipt (unless they state theirs) and count into their authority's volume together, as
+    one arrival; an idempotency key repeated within ``items`` replays or conflicts as with
+    an earlier demand. The caller commits.
     """
     policy.lock_for_intake(session)
     ids = iter(demands.allocate_ids(session, len(items)))
