@@ -4,6 +4,7 @@ kind of tampering with the stored rows caught by the same verifier an outsider r
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,30 @@ def test_events_chain_from_genesis(session: Session) -> None:
 def test_floats_are_refused_rather_than_hashed_ambiguously(session: Session) -> None:
     with pytest.raises(ValueError, match="floating-point"):
         audit.record(session, actor="test", action="test.event", data={"x": 0.1})
+
+
+def test_prepared_data_records_as_the_same_data_would(session: Session) -> None:
+    data = {"b": [1, {"nested": None}], "a": "光復", "when": datetime(2020, 7, 6, tzinfo=UTC)}
+    prepared = audit.prepare(data)
+    audit.record(session, actor="test", action="test.event", subject="demand:1", data=data)
+    audit.record(session, actor="test", action="test.event", subject="demand:2", data=prepared)
+    data["a"] = "changed after recording"  # the event keeps what was recorded
+    session.commit()
+    first, second = session.scalars(select(AuditEvent).order_by(AuditEvent.seq))
+    assert first.data == second.data == {
+        "a": "光復",
+        "b": [1, {"nested": None}],
+        "when": "2020-07-06T00:00:00Z",
+    }
+    assert _verify_rows(session) is None
+    with pytest.raises(ValueError, match="floating-point"):
+        audit.prepare({"x": [0.1]})
+
+
+def _verify_rows(session: Session) -> int | None:
+    result = audit.verify_database(session, [])
+    session.rollback()
+    return result.first_bad_seq
 
 
 @pytest.fixture
