@@ -172,9 +172,6 @@ def volume(
         baseline, last_day = demands.received_volume(
             session, authority_id, since=since, split=split
         )
-        # ORM demands of this transaction not flushed yet count too (rows are counted by
-        # their writer through ``arriving``).
-        arriving = [*demands.pending_received_at(session, authority_id), *arriving]
     for received in arriving:
         if received >= split:
             last_day += 1

@@ -65,16 +65,6 @@ def received_volume(
     return int(row[0]), int(row[1])
 
 
-def pending_received_at(session: Session, authority_id: int) -> list[datetime]:
-    """``received_at`` of the authority's new demands in this session not yet flushed (what
-    :func:`received_volume` cannot see)."""
-    return [
-        obj.received_at
-        for obj in session.new
-        if isinstance(obj, Demand) and obj.authority_id == authority_id
-    ]
-
-
 @dataclass(frozen=True, slots=True)
 class OpenGroup:
     """Open demands alike in everything a policy looks at, and in their recorded stance.

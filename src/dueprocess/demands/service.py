@@ -54,7 +54,6 @@ from dueprocess.demands.queries import (
     iter_open_rows as iter_open_rows,
     jurisdiction_counts as jurisdiction_counts,
     open_groups as open_groups,
-    pending_received_at as pending_received_at,
     received_counts as received_counts,
     received_volume as received_volume,
 )

@@ -450,7 +450,7 @@ def _apply(
     old_stance, old_condition = demand.stance, demand.stance_condition
     new = evaluation.stance.value
     tally.evaluated += 1
-    if via == "intake" or changes_answer(old_stance, old_condition, evaluation):
+    if changes_answer(old_stance, old_condition, evaluation):
         tally.changed += 1
         tally.transitions[(old_stance or "-", new)] += 1
         outcome = effect(
