@@ -25,7 +25,7 @@ from dueprocess.authorities import service as authorities
 from dueprocess.clock import utcnow
 from dueprocess.demands import service as demands, signatures
 from dueprocess.demands.models import Channel, Demand, DemandKind, DemandStatus
-from dueprocess.demands.schemas import DemandIn, DemandOut, DocumentOut, TargetOut
+from dueprocess.demands.schemas import DemandIn, DemandOut
 from dueprocess.errors import InvalidInput
 from dueprocess.policy import service as policy
 from dueprocess.runtime import Runtime
@@ -114,10 +114,16 @@ class Incoming:
 
 @dataclass(frozen=True)
 class Received:
-    """A demand :func:`receive_many` wrote (``created``), or the earlier one a replay names."""
+    """A demand :func:`receive_many` wrote (``created``), or the earlier one a replay names:
+    ``answer`` is its :class:`DemandOut` as plain data (:func:`demands.answer_of`), which a
+    batch serialises straight away; :attr:`demand` is the model."""
 
-    demand: DemandOut
+    answer: dict[str, Any]
     created: bool
+
+    @property
+    def demand(self) -> DemandOut:
+        return DemandOut.model_validate(self.answer)
 
 
 def receive_many(
@@ -157,7 +163,7 @@ def receive_many(
             answers.append(refused)
             continue
         if checked.earlier is not None:
-            answers.append(Received(demands.to_out(session, checked.earlier), created=False))
+            answers.append(Received(demands.answer(session, checked.earlier), created=False))
             continue
         key = (checked.authority.id, data.idempotency_key or "")
         if data.idempotency_key and key in in_group:
@@ -176,7 +182,7 @@ def receive_many(
     for index, first in repeats:
         written = answers[first]
         assert isinstance(written, Received)
-        answers[index] = Received(written.demand, created=False)
+        answers[index] = Received(written.answer, created=False)
     rows.write()
     return [answer for answer in answers if answer is not None]
 
@@ -327,15 +333,10 @@ class _Rows:
             }
             for d in checked.documents
         )
-        out = demands.out_of(
+        out = demands.answer_of(
             values,
-            [TargetOut(type=t.type, id=t.id, note=t.note) for t in data.targets],
-            [
-                DocumentOut(
-                    filename=d.filename, media_type=d.media_type, sha256=d.sha256, size=d.size
-                )
-                for d in checked.documents
-            ],
+            [{"type": t.type.value, "id": t.id, "note": t.note} for t in data.targets],
+            [demands.document_answer(d) for d in checked.documents],
             checked.authority,
         )
         return Received(out, created=True)

@@ -12,8 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, BinaryIO, cast
 
-from sqlalchemy import Table, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, bindparam, func, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from dueprocess import inserts
@@ -22,6 +21,7 @@ from dueprocess.authorities import service as authorities
 from dueprocess.authorities.models import Authority
 from dueprocess.authorities.verification import Verification
 from dueprocess.clock import start_of_hour
+from dueprocess.db import UTCDateTime
 from dueprocess.demands import callbacks, states
 from dueprocess.demands.documents import DocumentStore
 from dueprocess.demands.intake import (
@@ -36,11 +36,9 @@ from dueprocess.demands.intake import (
     submitted_data as submitted_data,
 )
 from dueprocess.demands.models import (
-    DataCategory,
     Demand,
     DemandStatus,
     Document,
-    ReceivedVolume,
     Reply,
     ReplyKind,
     Target,
@@ -60,10 +58,6 @@ from dueprocess.demands.queries import (
 from dueprocess.demands.schemas import (
     DemandOut,
     DemandSummary,
-    DocumentOut,
-    GagOrder,
-    LegalBasis,
-    TargetOut,
 )
 from dueprocess.errors import Conflict, InvalidInput, NotFound
 
@@ -128,60 +122,81 @@ def list_summaries(
 
 def to_out(session: Session, demand: Demand) -> DemandOut:
     """The output form; accepted back by :class:`DemandIn` (``demand show --json`` round trip)."""
+    return DemandOut.model_validate(answer(session, demand))
+
+
+def answer(session: Session, demand: Demand) -> dict[str, Any]:
+    """:func:`to_out` as plain data (:func:`answer_of`)."""
     authority = authorities.get(session, demand.authority_id)
     assert authority is not None
     values = {column.key: getattr(demand, column.key) for column in Demand.__table__.columns}
-    return out_of(
+    return answer_of(
         values,
-        [TargetOut(type=t.type, id=t.identifier, note=t.note) for t in demand.targets],
-        [
-            DocumentOut(filename=d.filename, media_type=d.media_type, sha256=d.sha256, size=d.size)
-            for d in demand.documents
-        ],
+        [{"type": t.type.value, "id": t.identifier, "note": t.note} for t in demand.targets],
+        [document_answer(d) for d in demand.documents],
         authority,
     )
 
 
-def out_of(
+def answer_of(
     values: Mapping[str, Any],
-    targets: list[TargetOut],
-    documents: list[DocumentOut],
+    targets: list[dict[str, Any]],
+    documents: list[dict[str, Any]],
     authority: Authority,
-) -> DemandOut:
-    """The output form from a demand's column values (a row being written, or a model's)."""
+) -> dict[str, Any]:
+    """:class:`DemandOut` as plain data, from a demand's column values (a row being written,
+    or a model's): enums as their values, times as aware datetimes. ``orjson`` with
+    ``OPT_UTC_Z`` serialises it as ``DemandOut`` would (``tests/demands/test_answers.py``),
+    at a fraction of the cost, which matters for a batch's hundred answers;
+    ``DemandOut.model_validate`` turns it into the model."""
     gag = (
-        GagOrder(basis=values["gag_order_basis"], until=values["gag_order_until"])
+        {"basis": values["gag_order_basis"], "until": values["gag_order_until"]}
         if values["gag_order_basis"]
         else None
     )
-    return DemandOut(
-        id=values["id"],
-        status=values["status"],
-        authority=authority.slug,
-        authority_name=authority.name,
-        jurisdiction=values["jurisdiction"],
-        reference=values["reference"],
-        kind=values["kind"],
-        legal_process=values["legal_process"],
-        legal_basis=LegalBasis(
-            instrument=values["legal_basis_instrument"], article=values["legal_basis_article"]
-        ),
-        summary=values["summary"],
-        data_categories=[DataCategory(c) for c in values["data_categories"]],
-        period_start=values["period_start"],
-        period_end=values["period_end"],
-        received_at=values["received_at"],
-        deadline=values["deadline"],
-        penalty=values["penalty"],
-        gag_order=gag,
-        emergency_justification=values["emergency_justification"],
-        targets=targets,
-        documents=documents,
-        channel=values["channel"],
-        sender=values["sender"],
-        idempotency_key=values["idempotency_key"],
-        created_at=values["created_at"],
-    )
+    return {
+        "id": values["id"],
+        "status": _value(values["status"]),
+        "authority": authority.slug,
+        "authority_name": authority.name,
+        "jurisdiction": values["jurisdiction"],
+        "reference": values["reference"],
+        "kind": _value(values["kind"]),
+        "legal_process": _value(values["legal_process"]),
+        "legal_basis": {
+            "instrument": values["legal_basis_instrument"],
+            "article": values["legal_basis_article"],
+        },
+        "summary": values["summary"],
+        "data_categories": [_value(c) for c in values["data_categories"]],
+        "period_start": values["period_start"],
+        "period_end": values["period_end"],
+        "received_at": values["received_at"],
+        "deadline": values["deadline"],
+        "penalty": values["penalty"],
+        "gag_order": gag,
+        "emergency_justification": values["emergency_justification"],
+        "targets": targets,
+        "documents": documents,
+        "channel": _value(values["channel"]),
+        "sender": values["sender"],
+        "idempotency_key": values["idempotency_key"],
+        "created_at": values["created_at"],
+    }
+
+
+def document_answer(document: Document) -> dict[str, Any]:
+    """A document of :func:`answer_of` (``DocumentOut`` as plain data)."""
+    return {
+        "filename": document.filename,
+        "media_type": document.media_type,
+        "sha256": document.sha256,
+        "size": document.size,
+    }
+
+
+def _value(member: Any) -> Any:
+    return getattr(member, "value", member)
 
 
 def insert_new(
@@ -203,29 +218,31 @@ def insert_new(
 
 
 def count_received(session: Session, received: list[tuple[int, datetime]]) -> None:
-    """Add demands (authority id, time of receipt) to :class:`ReceivedVolume`: one upsert
+    """Add demands (authority id, time of receipt) to ``received_volume``: one upsert
     for all, in a fixed order so concurrent writers lock the rows alike. Writers of one
     authority queue on its row until they commit, so this is best the last write before
     the commit (whose audit append queues them as well)."""
     if not received:
         return
-    hours = Counter((authority_id, start_of_hour(at)) for authority_id, at in received)
-    rows = [
-        {"authority_id": authority_id, "hour": hour, "received": n}
-        for (authority_id, hour), n in sorted(hours.items())
-    ]
-    table = cast(Table, ReceivedVolume.__table__)
-    upsert = (
-        postgresql.insert(table)
-        if session.get_bind().dialect.name == "postgresql"
-        else sqlite.insert(table)
-    )
+    # Demands of a group share their time of receipt: work out each distinct hour once.
+    hours = Counter(received)
+    rows = Counter[tuple[int, datetime]]()
+    for (authority_id, at), n in hours.items():
+        rows[(authority_id, start_of_hour(at))] += n
     session.execute(
-        upsert.values(rows).on_conflict_do_update(
-            index_elements=[table.c.authority_id, table.c.hour],
-            set_={"received": table.c.received + upsert.excluded.received},
-        )
+        _COUNT_RECEIVED,
+        [{"authority_id": a, "hour": h, "received": n} for (a, h), n in sorted(rows.items())],
     )
+
+
+# One statement text for both databases (SQLite has had ON CONFLICT since 3.24); built once,
+# where SQLAlchemy's upsert construct compiled anew on every call (a millisecond a batch).
+_COUNT_RECEIVED = text(
+    "INSERT INTO received_volume (authority_id, hour, received)"
+    " VALUES (:authority_id, :hour, :received)"
+    " ON CONFLICT (authority_id, hour)"
+    " DO UPDATE SET received = received_volume.received + excluded.received"
+).bindparams(bindparam("hour", type_=UTCDateTime(timezone=True)))
 
 
 def allocate_ids(session: Session, count: int) -> list[int]:
