@@ -287,3 +287,33 @@ def test_a_large_append_after_staged_events_keeps_their_order(session: Session) 
     assert [r.prev for r in rows[1:]] == [r.hash for r in rows[:-1]]
     assert [r.hash for r in rows] == [event_hash(audit.event_fields(r)) for r in rows]
     assert session.scalar(select(func.count(AuditStaging.id))) == 0
+
+
+AWKWARD = ["tab\there", "new\nline", "carriage\rreturn", "back\\slash", "\\N", "光復", "quote\""]
+
+
+@pytest.mark.parametrize("count", [3, audit.DIRECT_APPEND_AT + 1], ids=["staged", "copied"])
+def test_awkward_text_is_stored_and_hashed_exactly(session: Session, count: int) -> None:
+    # Large appends on PostgreSQL are written as COPY text, where a backslash, a tab or a
+    # newline would otherwise end or change a field: each must come back as it was hashed.
+    shared = audit.prepare({"why": "\\ and \t and \n", "list": AWKWARD})
+    for i in range(count):
+        word = AWKWARD[i % len(AWKWARD)]
+        audit.record(
+            session,
+            actor=f"account:{word}",
+            action=f"test.{word}",
+            subject=None if i % 5 == 4 else f"demand:{word}",
+            data=shared if i % 2 else {"word": word, "i": i},
+        )
+    session.commit()
+    rows = list(session.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
+    assert len(rows) == count
+    for i, row in enumerate(rows):
+        word = AWKWARD[i % len(AWKWARD)]
+        assert (row.actor, row.action) == (f"account:{word}", f"test.{word}")
+        assert row.subject == (None if i % 5 == 4 else f"demand:{word}")
+        expected = {"why": "\\ and \t and \n", "list": AWKWARD} if i % 2 else {"word": word, "i": i}
+        assert row.data == expected
+    assert [r.hash for r in rows] == [event_hash(audit.event_fields(r)) for r in rows]
+    assert _verify_rows(session) is None

@@ -224,10 +224,18 @@ def canonical_parts_json(
     (:func:`canonical_data`), so a writer serialises it once for both the hash and the row."""
     try:
         head = orjson.dumps({"action": action, "actor": actor, "at": at})
-        tail = b'"subject":' + orjson.dumps(subject) + b"}"
     except orjson.JSONEncodeError as exc:
         raise ValueError(f"event cannot be serialised canonically: {exc}") from exc
-    return head[:-1] + b',"data":' + data_json + b",", tail
+    return head[:-1] + b',"data":' + data_json + b",", canonical_tail(subject)
+
+
+def canonical_tail(subject: str | None) -> bytes:
+    """The part of :func:`canonical_parts_json` after the chain link: all that differs
+    between events alike but for their subject."""
+    try:
+        return b'"subject":' + orjson.dumps(subject) + b"}"
+    except orjson.JSONEncodeError as exc:
+        raise ValueError(f"event cannot be serialised canonically: {exc}") from exc
 
 
 def chain_link(prev: str, seq: int) -> bytes:

@@ -37,6 +37,7 @@ from dueprocess.audit.chain import (
     GENESIS,
     canonical_data,
     canonical_parts_json,
+    canonical_tail,
     chain_link,
     check_event_data,
     check_event_names,
@@ -151,10 +152,11 @@ def _plain(data: Mapping[str, Any]) -> dict[str, Any]:
 @dataclass(frozen=True, slots=True)
 class _Pending:
     when: datetime
+    at: str  # ``when`` as hashed
     actor: str
     action: str
     subject: str | None
-    data_json: bytes  # canonical: hashed as is, and stored
+    data: str  # canonical JSON: hashed as is, and stored (one object per Prepared)
     head: bytes  # the canonical form around the chain link (chain.canonical_parts)
     tail: bytes
     recorded_in: SessionTransaction | None
@@ -166,6 +168,7 @@ class Prepared:
     the same data in many events, such as a policy's stance on each demand of a batch."""
 
     json: bytes  # canonical (chain.canonical_data)
+    text: str  # the same, decoded once
 
 
 def prepare(data: Mapping[str, Any]) -> Prepared:
@@ -177,7 +180,8 @@ def prepare(data: Mapping[str, Any]) -> Prepared:
     except ValueError:
         plain = _plain(plain)  # a datetime or tuple, say; what is still refused is refused
         check_event_data(plain)
-    return Prepared(canonical_data(plain))
+    json = canonical_data(plain)
+    return Prepared(json, json.decode())
 
 
 _EMPTY = prepare({})
@@ -218,17 +222,41 @@ def record(
     when = at or utcnow()
     at_text = _at_text(when)
     check_event_names(actor, action, subject)
-    if not isinstance(data, Prepared):
+    if isinstance(data, Prepared):
+        head = _shared_head(at_text, actor, action, data)
+    else:
         data = prepare(data) if data else _EMPTY
-    head, tail = canonical_parts_json(
-        at=at_text, actor=actor, action=action, subject=subject, data_json=data.json
-    )
+        head, _ = canonical_parts_json(
+            at=at_text, actor=actor, action=action, subject=None, data_json=data.json
+        )
+    tail = canonical_tail(subject)
     innermost = session.get_nested_transaction() or session.get_transaction()
     if innermost is None:
         session.connection()  # begin the transaction now, so the event belongs to it
         innermost = session.get_transaction()
     pending: list[_Pending] = session.info.setdefault(_PENDING_KEY, [])
-    pending.append(_Pending(when, actor, action, subject, data.json, head, tail, innermost))
+    pending.append(
+        _Pending(when, at_text, actor, action, subject, data.text, head, tail, innermost)
+    )
+
+
+_heads: dict[tuple[str, str, str, bytes], bytes] = {}
+
+
+def _shared_head(at: str, actor: str, action: str, data: Prepared) -> bytes:
+    # The canonical form up to the chain link of an event with prepared data. Events alike
+    # but for their subject (a policy's stance on each demand of a batch) share it: it is
+    # made once, not per event.
+    key = (at, actor, action, data.json)
+    head = _heads.get(key)
+    if head is None:
+        if len(_heads) >= 256:
+            _heads.clear()
+        head, _ = canonical_parts_json(
+            at=at, actor=actor, action=action, subject=None, data_json=data.json
+        )
+        _heads[key] = head
+    return head
 
 
 def append_pending(session: Session, *, chain_now: bool = False) -> int:
@@ -259,13 +287,10 @@ def append_pending(session: Session, *, chain_now: bool = False) -> int:
             _chain_staged_now(session)
         session.info.pop(_HEAD_KEY, None)
     if pg:
-        # COPY rows with everything but the chain filled in before the lock is taken.
-        rows = [[0, p.when, p.actor, p.action, p.subject, p.data_json.decode(), "", ""]
-                for p in pending]  # fmt: skip
-    else:
-        at = statement.at
-        rows = [[0, at(p.when), p.actor, p.action, p.subject, p.data_json.decode(), "", ""]
-                for p in pending]  # fmt: skip
+        _append_copied(session, pending)
+        return len(pending)
+    at = statement.at
+    rows = [[0, at(p.when), p.actor, p.action, p.subject, p.data, "", ""] for p in pending]
     seq, prev = _head(session)  # takes the writers' lock: only the chaining itself follows
     sha256 = hashlib.sha256
     for row, p in zip(rows, pending, strict=True):
@@ -273,12 +298,37 @@ def append_pending(session: Session, *, chain_now: bool = False) -> int:
         digest = sha256(p.head + chain_link(prev, seq) + p.tail).hexdigest()
         row[0], row[6], row[7] = seq, prev, digest
         prev = digest
-    if pg:
-        inserts.copy_rows(session, AuditEvent.__tablename__, _COLUMNS, rows)
-    else:
-        _execute(session, statement.sql, [tuple(row) for row in rows])
-        session.info[_HEAD_KEY] = (seq, prev)
+    _execute(session, statement.sql, [tuple(row) for row in rows])
+    session.info[_HEAD_KEY] = (seq, prev)
     return len(rows)
+
+
+def _append_copied(session: Session, pending: Sequence[_Pending]) -> None:
+    """Chain ``pending`` under the writers' lock and COPY them in (PostgreSQL). Each row's
+    text but its ``seq``, ``prev`` and ``hash`` is made before the lock is taken, and the
+    parts events share (time, names, prepared data) are escaped once."""
+    field, escaped = inserts.copy_field, dict[str, str]()
+    middles = []
+    for p in pending:
+        parts = []
+        for value in (p.at, p.actor, p.action):
+            text = escaped.get(value)
+            if text is None:
+                text = escaped[value] = field(value)
+            parts.append(text)
+        data = escaped.get(p.data)
+        if data is None:
+            data = escaped[p.data] = inserts.copy_json(p.data)
+        middles.append(f"\t{parts[0]}\t{parts[1]}\t{parts[2]}\t{field(p.subject)}\t{data}\t")
+    seq, prev = _head(session)  # takes the writers' lock: only the chaining itself follows
+    sha256 = hashlib.sha256
+    lines = []
+    for middle, p in zip(middles, pending, strict=True):
+        seq += 1
+        digest = sha256(p.head + chain_link(prev, seq) + p.tail).hexdigest()
+        lines.append(f"{seq}{middle}{prev}\t{digest}\n")
+        prev = digest
+    inserts.copy_text(session, AuditEvent.__tablename__, _COLUMNS, lines)
 
 
 def _stage(session: Session, pending: Sequence[_Pending], statement: _Insert) -> None:
@@ -286,7 +336,7 @@ def _stage(session: Session, pending: Sequence[_Pending], statement: _Insert) ->
     at = statement.at
     values: list[Any] = []
     for p in pending:
-        values += (at(p.when), p.actor, p.action, p.subject, p.data_json.decode(), p.head, p.tail)
+        values += (at(p.when), p.actor, p.action, p.subject, p.data, p.head, p.tail)
     # One statement with a VALUES row per event: one round trip, where executemany pipelines.
     marks = ", ".join(["(%s, %s, %s, %s, %s::json, %s, %s)"] * len(pending))
     _execute(session, statement.stage_sql + marks, [tuple(values)])

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select, text as sql_text
+from sqlalchemy import bindparam, case, func, select, text as sql_text
 from sqlalchemy.orm import Session
 
 from dueprocess.authorities.models import Authority
@@ -52,17 +52,26 @@ def received_volume(
     the start of its UTC hour, so the last day may include up to an hour more. Requester
     verification compares the last day (after ``split``) with the authority's usual volume
     (before it)."""
-    recent = ReceivedVolume.hour >= start_of_hour(split)
-    received = ReceivedVolume.received
-    query = select(
-        func.coalesce(func.sum(case((recent, 0), else_=received)), 0),
-        func.coalesce(func.sum(case((recent, received), else_=0)), 0),
-    ).where(
-        ReceivedVolume.authority_id == authority_id,
-        ReceivedVolume.hour >= start_of_hour(since),
-    )
-    row = session.execute(query).one()
+    row = session.execute(
+        _RECEIVED_VOLUME,
+        {
+            "authority_id": authority_id,
+            "since": start_of_hour(since),
+            "split": start_of_hour(split),
+        },
+    ).one()
     return int(row[0]), int(row[1])
+
+
+# Built once (read on every intake transaction); the sums are 0 when nothing was received.
+_RECENT = ReceivedVolume.hour >= bindparam("split")
+_RECEIVED_VOLUME = select(
+    func.coalesce(func.sum(case((_RECENT, 0), else_=ReceivedVolume.received)), 0),
+    func.coalesce(func.sum(case((_RECENT, ReceivedVolume.received), else_=0)), 0),
+).where(
+    ReceivedVolume.authority_id == bindparam("authority_id"),
+    ReceivedVolume.hour >= bindparam("since"),
+)
 
 
 @dataclass(frozen=True, slots=True)

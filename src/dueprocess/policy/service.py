@@ -92,8 +92,12 @@ class NotPermitted(Conflict):
 
 def _lock(session: Session, *, exclusive: bool) -> None:
     if session.get_bind().dialect.name == "postgresql":
-        fn = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-        session.execute(text(f"SELECT {fn}(:key)"), {"key": _LOCK_KEY})
+        session.execute(_EXCLUSIVE if exclusive else _SHARED, {"key": _LOCK_KEY})
+
+
+# Built once: every intake transaction takes the shared lock.
+_EXCLUSIVE = text("SELECT pg_advisory_xact_lock(:key)")
+_SHARED = text("SELECT pg_advisory_xact_lock_shared(:key)")
 
 
 def lock_for_intake(session: Session) -> None:
@@ -222,13 +226,14 @@ def active(session: Session) -> tuple[PolicyVersion, CompiledPolicy] | None:
     memo = transaction_memo(session)
     if _ACTIVE in memo:
         return memo[_ACTIVE]  # type: ignore[return-value]
-    version = session.scalar(
-        select(PolicyVersion).where(PolicyVersion.status == VersionStatus.ACTIVE)
-    )
+    version = session.scalar(_ACTIVE_VERSION)
     found = None if version is None else (version, compiled_for(version))
     if memo.get(_INTAKE_LOCKED):
         memo[_ACTIVE] = found
     return found
+
+
+_ACTIVE_VERSION = select(PolicyVersion).where(PolicyVersion.status == VersionStatus.ACTIVE)
 
 
 def approve(
