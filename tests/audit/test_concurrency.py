@@ -69,9 +69,7 @@ def test_workers_starting_at_once_share_one_signing_key(tmp_path: Path) -> None:
     context = multiprocessing.get_context("spawn")
     start, out = context.Event(), context.Queue()
     keys_dir = str(tmp_path) + "/keys"
-    workers = [
-        context.Process(target=_start_worker, args=(keys_dir, start, out)) for _ in range(8)
-    ]
+    workers = [context.Process(target=_start_worker, args=(keys_dir, start, out)) for _ in range(8)]
     for w in workers:
         w.start()
     start.set()

@@ -63,11 +63,15 @@ def test_prepared_data_records_as_the_same_data_would(session: Session) -> None:
     data["a"] = "changed after recording"  # the event keeps what was recorded
     session.commit()
     first, second = session.scalars(select(AuditEvent).order_by(AuditEvent.seq))
-    assert first.data == second.data == {
-        "a": "光復",
-        "b": [1, {"nested": None}],
-        "when": "2020-07-06T00:00:00Z",
-    }
+    assert (
+        first.data
+        == second.data
+        == {
+            "a": "光復",
+            "b": [1, {"nested": None}],
+            "when": "2020-07-06T00:00:00Z",
+        }
+    )
     assert _verify_rows(session) is None
     with pytest.raises(ValueError, match="floating-point"):
         audit.prepare({"x": [0.1]})
@@ -289,7 +293,7 @@ def test_a_large_append_after_staged_events_keeps_their_order(session: Session) 
     assert session.scalar(select(func.count(AuditStaging.id))) == 0
 
 
-AWKWARD = ["tab\there", "new\nline", "carriage\rreturn", "back\\slash", "\\N", "光復", "quote\""]
+AWKWARD = ["tab\there", "new\nline", "carriage\rreturn", "back\\slash", "\\N", "光復", 'quote"']
 
 
 @pytest.mark.parametrize("count", [3, audit.DIRECT_APPEND_AT + 1], ids=["staged", "copied"])

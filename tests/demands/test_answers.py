@@ -46,9 +46,7 @@ def test_a_written_demand_answers_as_its_model_and_as_it_reads_back(
     session: Session, runtime: Runtime, changes: dict[str, object]
 ) -> None:
     factories.authority(session)
-    item = flow.Incoming(
-        DemandIn.model_validate(factories.body(**changes)), Channel.API, "token:1"
-    )
+    item = flow.Incoming(DemandIn.model_validate(factories.body(**changes)), Channel.API, "token:1")
     (received,) = flow.receive_many(session, runtime, [item])
     session.commit()
     assert isinstance(received, flow.Received) and received.created

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 from pydantic import ValidationError
 
-from dueprocess.demands.schemas import DemandIn
+from dueprocess.demands.intake import request_hash
+from dueprocess.demands.schemas import READ_ONLY_FIELDS, DemandIn
 from dueprocess.errors import from_validation
 from tests import factories
 
@@ -51,5 +53,12 @@ def test_missing_legal_basis_is_named() -> None:
 
 
 def test_read_only_fields_of_output_are_ignored() -> None:
-    parsed = DemandIn.model_validate(factories.body(id=7, status="paused", created_at="x"))
-    assert "id" not in parsed.model_dump()
+    output_only = {"id": 7, "status": "paused", "created_at": "x", "authority_name": "y"}
+    parsed = DemandIn.model_validate(factories.body(officer_id=3, **output_only))
+    plain = DemandIn.model_validate(factories.body())
+    assert parsed.model_dump() == plain.model_dump()
+    assert request_hash(parsed) == request_hash(plain)
+    from_json = DemandIn.model_validate_json(orjson.dumps(factories.body(**output_only)))
+    assert from_json.model_dump() == plain.model_dump()
+    assert not READ_ONLY_FIELDS & DemandIn.model_json_schema()["properties"].keys()
+    assert {n for n, f in DemandIn.model_fields.items() if f.exclude} == READ_ONLY_FIELDS

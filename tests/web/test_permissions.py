@@ -178,8 +178,14 @@ def people(session: Session, runtime: Runtime) -> tuple[list[Who], int, str]:
 
 
 def _path(template: str, demand_id: int, sha256: str) -> str:
-    values = {"demand_id": str(demand_id), "jurisdiction": "HK", "version_id": "999999",
-              "sha256": sha256, "slug": "hkpf-nsd", "account_id": "999999"}
+    values = {
+        "demand_id": str(demand_id),
+        "jurisdiction": "HK",
+        "version_id": "999999",
+        "sha256": sha256,
+        "slug": "hkpf-nsd",
+        "account_id": "999999",
+    }
     return re.sub(r"\{(\w+)\}", lambda m: values.get(m[1], "1"), template)
 
 

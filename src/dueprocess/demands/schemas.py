@@ -22,6 +22,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from dueprocess import jurisdictions
 from dueprocess.clock import as_utc
@@ -40,6 +41,8 @@ LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20
 
 #: Fields that ``DemandOut`` has and ``DemandIn`` ignores (assigned by the server).
 READ_ONLY_FIELDS = frozenset({"id", "status", "created_at", "authority_name", "officer_id"})
+
+_Ignored = Annotated[SkipJsonSchema[Any], Field(exclude=True, repr=False)]
 
 # An account handle on the service (``@name`` or ``name``) or a numeric account id.
 _ACCOUNT_RE = re.compile(r"^@?[A-Za-z0-9_.\-]{1,64}$")
@@ -142,12 +145,14 @@ class DemandIn(Strict):
         | None
     ) = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _drop_read_only(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if k not in READ_ONLY_FIELDS}
-        return data
+    # The fields of READ_ONLY_FIELDS: accepted, ignored, left out of dumps and of the schema.
+    # Declared rather than dropped by a "before" validator, which made pydantic build every
+    # item of a JSON batch as Python objects first (twice the cost of validating it).
+    id: _Ignored = None
+    status: _Ignored = None
+    created_at: _Ignored = None
+    authority_name: _Ignored = None
+    officer_id: _Ignored = None
 
     @field_validator("jurisdiction")
     @classmethod
