@@ -3,7 +3,7 @@ them, on either database."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import cast
 
 from sqlalchemy import Table, select
@@ -103,4 +103,55 @@ def test_a_refused_row_raises_integrity_error_and_leaves_nothing(session: Sessio
         inserts.insert_rows(session, Demand, [bad])
     session.rollback()
     assert session.scalar(select(Demand.id)) is None
+    session.rollback()
+
+
+AWKWARD = ["tab\there", "new\nline", "carriage\rreturn", "back\\slash", "\\N", "光復", 'quote"']
+
+
+def test_awkward_values_read_back_as_written_by_insert_or_copy(session: Session) -> None:
+    # Enough rows for COPY on PostgreSQL, whose text format gives tab, newline and backslash
+    # a meaning; SQLite gets the same rows through executemany.
+    import pytest
+    from sqlalchemy.exc import StatementError
+
+    authority = factories.authority(session)
+    session.commit()
+    count = inserts.COPY_FROM + 2
+    ids = inserts.allocate_ids(session, cast(Table, Demand.__table__), count)
+    hk = timezone(timedelta(hours=8))
+    reasons = [{"signal": "x\\y", "detail": "a\tb\nc", "effect": "-1"}]  # one list, shared
+    rows = []
+    for n, i in enumerate(ids):
+        word = AWKWARD[n % len(AWKWARD)]
+        rows.append(
+            {
+                **_demand_row(i, authority.id),
+                "reference": word,
+                "summary": f"{word} and {word}",
+                "penalty": None if n % 2 else "\\",
+                "sender": "" if n % 3 == 0 else None,
+                "received_at": datetime(2020, 7, 7, 9, 30, n, tzinfo=hk),
+                "verification_reasons": reasons,
+                "data_categories": [word],
+            }
+        )
+    inserts.insert_rows(session, Demand, rows)
+    session.commit()
+    for n, i in enumerate(ids):
+        demand = session.get(Demand, i)
+        assert demand is not None
+        word = AWKWARD[n % len(AWKWARD)]
+        assert (demand.reference, demand.summary) == (word, f"{word} and {word}")
+        assert demand.penalty == (None if n % 2 else "\\")
+        assert demand.sender == ("" if n % 3 == 0 else None)
+        assert demand.received_at == datetime(2020, 7, 7, 1, 30, n, tzinfo=UTC)
+        assert demand.verification_reasons == reasons
+        assert demand.data_categories == [word]
+        assert demand.kind is DemandKind.REMOVAL
+        assert demand.channel is Channel.API
+    more = inserts.allocate_ids(session, cast(Table, Demand.__table__), count)
+    naive = [{**_demand_row(i, authority.id), "created_at": datetime(2020, 7, 7)} for i in more]  # noqa: DTZ001
+    with pytest.raises((ValueError, StatementError), match="naive datetime"):
+        inserts.insert_rows(session, Demand, naive)
     session.rollback()

@@ -11,14 +11,15 @@ PostgreSQL, one ``executemany`` on SQLite.
 
 from __future__ import annotations
 
-import operator
+import enum
+import re
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, cast
 
 import orjson
 import psycopg
-from sqlalchemy import JSON, Column, Enum, Table, insert, text
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import JSON, Column, Table, insert, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -29,7 +30,6 @@ from dueprocess.db import Base, transaction_memo
 COPY_FROM = 16
 
 _SEQUENCES: dict[str, str] = {}
-_PG_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
 
 
 def _pk(table: Table) -> Column[Any]:
@@ -83,64 +83,71 @@ def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]])
     if session.get_bind().dialect.name != "postgresql" or len(rows) < COPY_FROM:
         session.execute(insert(table), rows)
         return
-    columns = list(rows[0])
-    converters = _converters(table, tuple(columns))
-    pick = operator.itemgetter(*columns)
-
-    def converted(row: dict[str, Any]) -> list[Any]:
-        values = list(pick(row)) if len(columns) > 1 else [pick(row)]
-        for i, convert in converters:
-            values[i] = convert(values[i])
-        return values
-
-    copy_rows(session, table.name, columns, map(converted, rows))
+    columns = tuple(rows[0])
+    copy_text(session, table.name, columns, copy_lines(table, columns, rows))
 
 
-_CONVERTERS: dict[tuple[str, tuple[str, ...]], list[tuple[int, Any]]] = {}
+def copy_lines(table: Table, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> list[str]:
+    """``rows`` of ``table`` as lines of COPY's text format, ``columns`` in that order: JSON
+    columns serialised; otherwise by the value's type: text escaped, enums by their value,
+    datetimes as ISO 8601 (naive ones refused, as :class:`~dueprocess.db.UTCDateTime` does),
+    ``None`` as NULL. What rows of a group share (the same reasons list, the same instant)
+    is formatted once per call."""
+    json_columns = frozenset(name for name in columns if isinstance(table.c[name].type, JSON))
+    plan = [(name, name in json_columns) for name in columns]
+    escapes, special, memo = _COPY_ESCAPES, _NEEDS_ESCAPE, dict[int, str]()
+    lines = []
+    for row in rows:
+        fields: list[str] = []
+        append = fields.append
+        for name, is_json in plan:
+            value = row[name]
+            kind = type(value)
+            if kind is str and not is_json:
+                append(value.translate(escapes) if special(value) else value)
+            elif kind is int and not is_json:
+                append(str(value))
+            elif value is None:
+                append("\\N")
+            else:  # by identity: valid while the rows (which hold the values) are alive
+                text = memo.get(id(value))
+                if text is None:
+                    text = memo[id(value)] = (_json_field if is_json else _other_field)(value)
+                append(text)
+        lines.append("\t".join(fields) + "\n")
+    return lines
 
 
-def _converters(table: Table, columns: tuple[str, ...]) -> list[tuple[int, Any]]:
-    """(position, converter) of the columns whose values COPY cannot take as they are."""
-    key = (table.name, columns)
-    found = _CONVERTERS.get(key)
-    if found is None:
-        found = [
-            (i, convert)
-            for i, name in enumerate(columns)
-            if (convert := _copy_converter(table.c[name])) is not None
-        ]
-        _CONVERTERS[key] = found
-    return found
+def _json_field(value: object) -> str:
+    return copy_json(orjson.dumps(value).decode())
 
 
-def copy_rows(
-    session: Session, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
-) -> None:
-    """``COPY table (columns) FROM STDIN`` of ``rows`` already in the form COPY takes (JSON
-    as text, enums as their values, aware datetimes), in the session's transaction on
-    PostgreSQL. For writers that build their rows in that form to begin with (the audit
-    log's appends)."""
-    raw: Any = session.connection().connection.dbapi_connection
-    names = ", ".join(f'"{name}"' for name in columns)
-    statement = f"COPY {table} ({names}) FROM STDIN"
-    try:
-        with raw.cursor() as cursor, cursor.copy(statement) as copy:
-            write = copy.write_row
-            for row in rows:
-                write(row)
-    except psycopg.Error as exc:
-        # As SQLAlchemy raises it for its own statements (IntegrityError for a duplicate key),
-        # so callers catch one kind of error whichever way a row was written.
-        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
+def _other_field(value: object) -> str:
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, enum.Enum):
+        return copy_field(str(value.value))
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r} reached the database")
+        return value.isoformat()
+    raise TypeError(f"no COPY text form for a value of type {type(value).__name__}")
 
 
 #: COPY's text format: a backslash starts an escape, tab ends a field and newline a row.
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
+#: Whether a text needs escaping at all: a scan in C, where ``str.translate`` with a table
+#: looks up every character (most text has nothing to escape).
+_NEEDS_ESCAPE = re.compile("[\\\\\t\n\r]").search
+
+
 def copy_field(value: str | None) -> str:
     """``value`` as one field of COPY's text format (``\\N`` for NULL)."""
-    return "\\N" if value is None else value.translate(_COPY_ESCAPES)
+    if value is None:
+        return "\\N"
+    return value.translate(_COPY_ESCAPES) if _NEEDS_ESCAPE(value) else value
 
 
 def copy_json(value: str) -> str:
@@ -163,14 +170,3 @@ def copy_text(session: Session, table: str, columns: Sequence[str], lines: Itera
             copy.write("".join(lines))
     except psycopg.Error as exc:
         raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
-
-
-def _copy_converter(column: Column[Any]) -> Any:
-    """What a Python value becomes for COPY: JSON as text, enums as their value; the column
-    type's own bind processing (e.g. refusing naive datetimes) for the rest; None when the
-    value goes as it is."""
-    if isinstance(column.type, JSON):
-        return lambda value: None if value is None else orjson.dumps(value).decode()
-    if isinstance(column.type, Enum):
-        return lambda value: None if value is None else getattr(value, "value", value)
-    return column.type.bind_processor(_PG_DIALECT)
