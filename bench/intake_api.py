@@ -16,6 +16,7 @@ paused with a holding reply), the audit events, the commit.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import os
@@ -26,8 +27,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
@@ -37,6 +40,8 @@ sys.path.insert(0, str(ROOT))
 from bench._db import activate_template, fresh_runtime  # noqa: E402
 from dueprocess.web.server import listener  # noqa: E402
 from tests import factories  # noqa: E402
+
+T = TypeVar("T")
 
 
 def _free_port() -> int:
@@ -82,6 +87,48 @@ def wrk(url: str, body: Path, token: str, seconds: int, connections: int) -> tup
     if errors:
         print(f"  warning: {errors[1]} non-2xx responses from {url}")
     return rate, float(p99[1]) * scale
+
+
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _processes(server_pid: int) -> dict[str, list[int]]:
+    """The server's workers and every PostgreSQL process, by pid."""
+    with open(f"/proc/{server_pid}/task/{server_pid}/children") as f:
+        workers = [int(p) for p in f.read().split()]
+    postgres = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as f:
+                    if f.read().strip() == "postgres":
+                        postgres.append(int(entry))
+            except OSError:
+                continue
+    return {"workers": workers, "postgres": postgres}
+
+
+def _cpu_use(processes: dict[str, list[int]], run: Callable[[], T]) -> tuple[T, str]:
+    """``run()``, and how busy each worker and PostgreSQL were meanwhile (share of a core):
+    a worker far busier than another means the connections landed unevenly."""
+    def snapshot() -> dict[int, float]:
+        out = {}
+        for pids in processes.values():
+            for pid in pids:
+                with contextlib.suppress(OSError):  # gone meanwhile
+                    out[pid] = _cpu_seconds(pid)
+        return out
+
+    before, start = snapshot(), time.monotonic()
+    result = run()
+    after, elapsed = snapshot(), time.monotonic() - start
+    use = {pid: (after[pid] - before[pid]) / elapsed for pid in after if pid in before}
+    workers = " / ".join(f"{use.get(pid, 0):.0%}" for pid in processes["workers"])
+    postgres = sum(use.get(pid, 0) for pid in processes["postgres"])
+    return result, f"CPU during the run (of one core): workers {workers}, PostgreSQL {postgres:.0%}"
 
 
 def _received_now(**changes: object) -> dict[str, object]:
@@ -150,7 +197,10 @@ def main() -> None:
         _wait(f"http://127.0.0.1:{port}/healthz")
         url = f"http://127.0.0.1:{port}{real_path}"
         wrk(url, body, token, 3, args.connections)  # warm-up
-        rate, p99 = wrk(url, body, token, args.seconds, args.connections)
+        (rate, p99), cpu = _cpu_use(
+            _processes(server.pid),
+            lambda: wrk(url, body, token, args.seconds, args.connections),
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -176,6 +226,7 @@ def main() -> None:
     print(f"bare FastAPI endpoint (baseline): {bare_rate * n:9,.0f} demands/s  "
           f"p99 {bare_p99:6.1f} ms")
     print(f"dueprocess API intake:            {rate * n:9,.0f} demands/s  p99 {p99:6.1f} ms")
+    print(cpu)
     print(f"ratio to baseline: {rate / bare_rate:.3f}; demands stored: {stored}, by stance: "
           + ", ".join(f"{k}: {v}" for k, v in stances.items()))
     print(f"audit chain after the run: {chain.events} events, "

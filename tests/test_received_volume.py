@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from dueprocess.clock import start_of_hour
 from dueprocess.db import make_engine
 from dueprocess.demands import service as demands
-from dueprocess.demands.models import Demand, ReceivedVolume
+from dueprocess.demands.models import STRIPES, Demand, ReceivedVolume
 from dueprocess.migrations import alembic_config, upgrade
 from dueprocess.runtime import Runtime
 from tests import factories
@@ -25,10 +25,14 @@ from tests.conftest import BACKEND
 
 
 def _volume(session: Session) -> dict[tuple[int, datetime], int]:
+    """The count per authority and hour: the sum of its stripes."""
     rows = session.execute(
         select(ReceivedVolume.authority_id, ReceivedVolume.hour, ReceivedVolume.received)
     )
-    return {(a, h): n for a, h, n in rows}
+    found: dict[tuple[int, datetime], int] = {}
+    for a, h, n in rows:
+        found[(a, h)] = found.get((a, h), 0) + n
+    return found
 
 
 def _counted(session: Session) -> dict[tuple[int, datetime], int]:
@@ -69,6 +73,25 @@ def test_intake_counts_each_demand_in_its_authoritys_hour(
     assert sorted(volume.values()) == [1, 1, 1, 2], "09:00 and 09:59 share an hour"
     first = datetime(2020, 7, 7, 1, tzinfo=UTC)
     assert volume[(1, first)] == 2
+
+
+def test_writers_spread_over_the_stripes_of_an_hour_and_readers_sum_them(
+    session: Session, runtime: Runtime
+) -> None:
+    factories.authority(session)
+    session.commit()
+    for n in range(40):  # one transaction each, as concurrent requests would be
+        factories.submit(session, runtime, factories.body(reference=f"S-{n}"))
+        session.commit()
+    stripes = session.scalars(select(ReceivedVolume.stripe)).all()
+    assert len(stripes) == len(set(stripes)) > 1, "one row per stripe used, several used"
+    assert set(stripes) <= set(range(STRIPES))
+    assert _volume(session) == _counted(session) == {(1, datetime(2020, 7, 7, 1, tzinfo=UTC)): 40}
+    split = datetime(2020, 7, 7, 0, tzinfo=UTC)
+    assert demands.received_volume(session, 1, since=split - timedelta(days=1), split=split) == (
+        0,
+        40,
+    )
 
 
 def test_the_last_day_and_the_baseline_are_read_by_the_hour(

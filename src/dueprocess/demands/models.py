@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -210,15 +211,22 @@ class Reply(Base):
 
 class ReceivedVolume(Base):
     """How many demands an authority sent per hour of receipt: what requester verification's
-    volume signal reads (a few hundred rows per authority for its whole window, where a count
-    of its demands grows with them). Kept by intake, in the transaction that writes the
-    demands (:func:`dueprocess.demands.service.insert_new`)."""
+    volume signal reads (a few thousand rows per authority for its whole window, where a
+    count of its demands grows with them). Kept by intake, in the transaction that writes
+    the demands (:func:`dueprocess.demands.service.count_received`), each writer adding to
+    one of :data:`STRIPES` rows of the hour so that concurrent writers seldom wait for each
+    other; the hour's count is their sum."""
 
     __tablename__ = "received_volume"
 
     authority_id: Mapped[int] = mapped_column(ForeignKey("authority.id"), primary_key=True)
     hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    stripe: Mapped[int] = mapped_column(SmallInteger, primary_key=True, server_default="0")
     received: Mapped[int] = mapped_column(Integer)
+
+
+#: Rows per authority and hour in :class:`ReceivedVolume`.
+STRIPES = 8
 
 
 class Callback(Base):

@@ -7,6 +7,7 @@ itself lives in :mod:`dueprocess.demands.intake` and the read models in
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
@@ -36,6 +37,7 @@ from dueprocess.demands.intake import (
     submitted_data as submitted_data,
 )
 from dueprocess.demands.models import (
+    STRIPES,
     Demand,
     DemandStatus,
     Document,
@@ -218,10 +220,10 @@ def insert_new(
 
 
 def count_received(session: Session, received: list[tuple[int, datetime]]) -> None:
-    """Add demands (authority id, time of receipt) to ``received_volume``: one upsert
-    for all, in a fixed order so concurrent writers lock the rows alike. Writers of one
-    authority queue on its row until they commit, so this is best the last write before
-    the commit (whose audit append queues them as well)."""
+    """Add demands (authority id, time of receipt) to ``received_volume``: one upsert for
+    all, into one of the hour's stripes picked at random (:class:`ReceivedVolume`), in a
+    fixed order so concurrent writers lock rows alike. A writer holds its rows until it
+    commits, so this is best the last write before the commit."""
     if not received:
         return
     # Demands of a group share their time of receipt: work out each distinct hour once.
@@ -229,18 +231,22 @@ def count_received(session: Session, received: list[tuple[int, datetime]]) -> No
     rows = Counter[tuple[int, datetime]]()
     for (authority_id, at), n in hours.items():
         rows[(authority_id, start_of_hour(at))] += n
+    stripe = random.randrange(STRIPES)  # noqa: S311 - spreads writers, no secret
     session.execute(
         _COUNT_RECEIVED,
-        [{"authority_id": a, "hour": h, "received": n} for (a, h), n in sorted(rows.items())],
+        [
+            {"authority_id": a, "hour": h, "stripe": stripe, "received": n}
+            for (a, h), n in sorted(rows.items())
+        ],
     )
 
 
 # One statement text for both databases (SQLite has had ON CONFLICT since 3.24); built once,
 # where SQLAlchemy's upsert construct compiled anew on every call (a millisecond a batch).
 _COUNT_RECEIVED = text(
-    "INSERT INTO received_volume (authority_id, hour, received)"
-    " VALUES (:authority_id, :hour, :received)"
-    " ON CONFLICT (authority_id, hour)"
+    "INSERT INTO received_volume (authority_id, hour, stripe, received)"
+    " VALUES (:authority_id, :hour, :stripe, :received)"
+    " ON CONFLICT (authority_id, hour, stripe)"
     " DO UPDATE SET received = received_volume.received + excluded.received"
 ).bindparams(bindparam("hour", type_=UTCDateTime(timezone=True)))
 
