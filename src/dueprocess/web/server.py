@@ -1,21 +1,31 @@
 """Serving the app with one or several worker processes on one port.
 
-The parent binds one listening socket and every worker accepts from it: a worker whose
-event loop is free takes the connections waiting at that moment. (With a socket per worker
-and ``SO_REUSEPORT`` the kernel assigns each connection by a hash of its addresses, busy
-worker or not.) Neither spreads a handful of keep-alive clients evenly, so benchmarks use
-more connections than workers. The socket is created as ``IPPROTO_TCP`` so that asyncio
-sets ``TCP_NODELAY`` on every accepted connection: uvicorn's own multi-worker mode binds
-with ``proto=0``, and then every keep-alive request after the first waits ~40 ms for a
-delayed ACK (uvicorn issue #3149; measured in BENCHMARKS.md).
+The parent binds one listening socket and every worker accepts from it, the one with the
+fewest open connections first. Left to the event loops, whichever worker woke first took
+the connections waiting at that moment, and a few keep-alive clients (four batch clients,
+say) often all landed on one worker while the other idled: half the machine unused for as
+long as they stayed connected. (With a socket per worker and ``SO_REUSEPORT`` the kernel
+assigns each connection by a hash of its addresses, which is no better.) So each worker
+publishes its count of open connections in shared memory and, woken by a connection
+waiting, takes it at once only if no worker has fewer; otherwise it gives the others
+:data:`DEFER_SECONDS` to take it, then takes it anyway (a worker stuck in a long request
+does not strand a client).
+
+Accepted sockets get ``TCP_NODELAY``: uvicorn's own multi-worker mode binds with
+``proto=0``, asyncio then leaves Nagle on, and every keep-alive request after the first
+waits ~40 ms for a delayed ACK (uvicorn issue #3149; measured in BENCHMARKS.md).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import multiprocessing
 import signal
 import socket
 from types import FrameType
+from typing import Any
 
 import uvicorn
 
@@ -33,7 +43,14 @@ def listener(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(settings: Settings, sock: socket.socket) -> None:
+#: How long a worker with more open connections than another lets that one take a
+#: waiting connection before taking it itself.
+DEFER_SECONDS = 0.02
+
+
+def _worker(settings: Settings, sock: socket.socket, counts: Any = None, index: int = 0) -> None:
+    """Serve the app from ``sock``; with ``counts`` (one shared integer per worker), as worker
+    ``index`` of several, accepting by fewest open connections (module docstring)."""
     from dueprocess.runtime import Runtime
     from dueprocess.web.app import create_app
 
@@ -43,7 +60,103 @@ def _worker(settings: Settings, sock: socket.socket) -> None:
         access_log=False,
         timeout_keep_alive=30,
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    if counts is None:
+        uvicorn.Server(config).run(sockets=[sock])
+    else:
+        _BalancedServer(config, sock, counts, index).run()
+
+
+class _BalancedServer(uvicorn.Server):
+    """A uvicorn server that accepts from a shared socket itself (module docstring)."""
+
+    def __init__(self, config: uvicorn.Config, sock: socket.socket, counts: Any, index: int):
+        super().__init__(config)
+        self._listener, self._counts, self._index = sock, counts, index
+        # Published as connections open and close, not only when this worker looks.
+        self.server_state.connections = _CountedConnections(counts, index)
+        self._accepting: asyncio.Task[None] | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=[])  # no listening server of uvicorn's own
+        if not self.should_exit:
+            self._listener.setblocking(False)
+            self._accepting = asyncio.create_task(self._accept_forever())
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self._accepting is not None:
+            self._accepting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._accepting
+        await super().shutdown(sockets=sockets)
+
+    def _protocol(self) -> asyncio.Protocol:
+        # What uvicorn's own startup hands to create_server for each connection.
+        return self.config.http_protocol_class(  # type: ignore[call-arg]
+            config=self.config, server_state=self.server_state, app_state=self.lifespan.state
+        )
+
+    async def _accept_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        counts, index, connections = self._counts, self._index, self.server_state.connections
+        deferred_since: float | None = None
+        while True:
+            await _readable(loop, self._listener)
+            mine = len(connections)
+            now = loop.time()
+            if mine > min(counts[:]):
+                deferred_since = deferred_since or now
+                if now - deferred_since < DEFER_SECONDS:
+                    await asyncio.sleep(DEFER_SECONDS / 5)
+                    continue
+            try:
+                conn, _ = self._listener.accept()
+            except (BlockingIOError, InterruptedError):
+                continue  # another worker took it
+            except OSError as exc:  # e.g. out of file descriptors: log, breathe, go on
+                logging.getLogger("uvicorn.error").warning("accept failed: %s", exc)
+                await asyncio.sleep(0.1)
+                continue
+            deferred_since = None
+            counts[index] = mine + 1  # claimed before the others look again
+            conn.setblocking(False)
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            await loop.connect_accepted_socket(self._protocol, conn)
+            counts[index] = len(connections)
+
+
+class _CountedConnections(set[Any]):
+    """uvicorn's set of open connections, publishing its size in ``counts[index]``."""
+
+    def __init__(self, counts: Any, index: int) -> None:
+        super().__init__()
+        self._counts, self._index = counts, index
+
+    def add(self, item: Any) -> None:
+        super().add(item)
+        self._counts[self._index] = len(self)
+
+    def discard(self, item: Any) -> None:
+        super().discard(item)
+        self._counts[self._index] = len(self)
+
+    def remove(self, item: Any) -> None:
+        super().remove(item)
+        self._counts[self._index] = len(self)
+
+
+async def _readable(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
+    """Until ``sock`` has a connection waiting (or was woken with nothing: callers retry)."""
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(sock.fileno(), wake)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(sock.fileno())
 
 
 def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
@@ -53,8 +166,10 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
         _worker(settings, sock)
         return
     context = multiprocessing.get_context("spawn")
+    counts = context.Array("i", workers, lock=False)  # open connections per worker
     processes = [
-        context.Process(target=_worker, args=(settings, sock), daemon=True) for _ in range(workers)
+        context.Process(target=_worker, args=(settings, sock, counts, i), daemon=True)
+        for i in range(workers)
     ]
     for process in processes:
         process.start()
