@@ -54,7 +54,5 @@ def activate_template(runtime: Runtime, name: str, at: datetime) -> None:
     with runtime.sessions() as session, session.begin():
         owner = factories.account(session, "bench-owner@example.org", ["policy-owner"])
         approver = factories.account(session, "bench-approver@example.org", ["approver"])
-        version = policy.propose(
-            session, source, name, "benchmark", actor=f"account:{owner.id}"
-        )
+        version = policy.propose(session, source, name, "benchmark", actor=f"account:{owner.id}")
         policy.approve(session, version.id, actor=f"account:{approver.id}", at=at)

@@ -31,10 +31,7 @@ from tests import factories
 
 
 def _round(runtime: Runtime, n: int, start: int) -> float:
-    data = [
-        DemandIn.model_validate(factories.body(reference=f"R-{start + i}"))
-        for i in range(n)
-    ]
+    data = [DemandIn.model_validate(factories.body(reference=f"R-{start + i}")) for i in range(n)]
     began = time.perf_counter()
     for item in data:
         with runtime.sessions() as session, session.begin():
@@ -70,8 +67,10 @@ def main() -> None:
     print(f"database: {runtime.engine.dialect.name}")
     print(f"demand submission without audit (baseline): {b:,.0f}/s")
     print(f"demand submission with audit:               {a:,.0f}/s")
-    print(f"audit adds {overhead:.1f}% to the time of a submission (target <= 20%): "
-          f"{'PASS' if overhead <= 20 else 'FAIL'}")
+    print(
+        f"audit adds {overhead:.1f}% to the time of a submission (target <= 20%): "
+        f"{'PASS' if overhead <= 20 else 'FAIL'}"
+    )
 
 
 if __name__ == "__main__":

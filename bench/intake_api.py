@@ -55,9 +55,7 @@ def _bare_worker(sock: socket.socket) -> None:
 
     from bench.bare_app import app
 
-    uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False)).run(
-        sockets=[sock]
-    )
+    uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False)).run(sockets=[sock])
 
 
 def _wait(url: str) -> None:
@@ -75,9 +73,20 @@ def wrk(url: str, body: Path, token: str, seconds: int, connections: int) -> tup
     """Requests/s and p99 latency (ms) from a wrk run."""
     env = {**os.environ, "BODY_FILE": str(body), "TOKEN": token}
     done = subprocess.run(
-        ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency",
-         "-s", str(ROOT / "bench" / "wrk_post.lua"), url],
-        env=env, capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            f"-t{min(2, connections)}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(ROOT / "bench" / "wrk_post.lua"),
+            url,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)[1])  # type: ignore[index]
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", done.stdout)
@@ -114,6 +123,7 @@ def _processes(server_pid: int) -> dict[str, list[int]]:
 def _cpu_use(processes: dict[str, list[int]], run: Callable[[], T]) -> tuple[T, str]:
     """``run()``, and how busy each worker and PostgreSQL were meanwhile (share of a core):
     a worker far busier than another means the connections landed unevenly."""
+
     def snapshot() -> dict[int, float]:
         out = {}
         for pids in processes.values():
@@ -145,9 +155,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument(
-        "--batch", type=int, default=0,
+        "--batch",
+        type=int,
+        default=0,
         help="Post batches of this many demands to /api/v1/demands/batch instead (target "
-             ">= 10,000 demands/s).",
+        ">= 10,000 demands/s).",
     )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -171,8 +183,10 @@ def main() -> None:
     port = _free_port()
     context = multiprocessing.get_context("spawn")
     shared = listener("127.0.0.1", port)  # one socket for every worker, as dueprocess serves
-    bare = [context.Process(target=_bare_worker, args=(shared,), daemon=True)
-            for _ in range(args.workers)]
+    bare = [
+        context.Process(target=_bare_worker, args=(shared,), daemon=True)
+        for _ in range(args.workers)
+    ]
     for p in bare:
         p.start()
     _wait(f"http://127.0.0.1:{port}/docs")
@@ -186,12 +200,22 @@ def main() -> None:
 
     # dueprocess, same server set-up.
     port = _free_port()
-    env = {**os.environ,
-           "DUEPROCESS_DATABASE_URL": runtime.settings.database_url,
-           "DUEPROCESS_DATA_DIR": str(runtime.settings.data_dir)}
+    env = {
+        **os.environ,
+        "DUEPROCESS_DATABASE_URL": runtime.settings.database_url,
+        "DUEPROCESS_DATA_DIR": str(runtime.settings.data_dir),
+    }
     server = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "dueprocess"), "serve", "--port", str(port),
-         "--workers", str(args.workers)], env=env, stdout=subprocess.DEVNULL,
+        [
+            str(ROOT / ".venv" / "bin" / "dueprocess"),
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
     )
     try:
         _wait(f"http://127.0.0.1:{port}/healthz")
@@ -221,16 +245,23 @@ def main() -> None:
         key = audit.public_key_file(runtime.settings.keys_dir)  # the server signed at shutdown
         chain = audit.verify_database(session, [load_public_key(str(key))])
     n = per_request
-    print(f"workers: {args.workers}, connections: {args.connections}, {args.seconds} s each, "
-          f"{n} demand(s) per request")
-    print(f"bare FastAPI endpoint (baseline): {bare_rate * n:9,.0f} demands/s  "
-          f"p99 {bare_p99:6.1f} ms")
+    print(
+        f"workers: {args.workers}, connections: {args.connections}, {args.seconds} s each, "
+        f"{n} demand(s) per request"
+    )
+    print(
+        f"bare FastAPI endpoint (baseline): {bare_rate * n:9,.0f} demands/s  p99 {bare_p99:6.1f} ms"
+    )
     print(f"dueprocess API intake:            {rate * n:9,.0f} demands/s  p99 {p99:6.1f} ms")
     print(cpu)
-    print(f"ratio to baseline: {rate / bare_rate:.3f}; demands stored: {stored}, by stance: "
-          + ", ".join(f"{k}: {v}" for k, v in stances.items()))
-    print(f"audit chain after the run: {chain.events} events, "
-          + ("intact" if chain.first_bad_seq is None else f"BROKEN at {chain.first_bad_seq}"))
+    print(
+        f"ratio to baseline: {rate / bare_rate:.3f}; demands stored: {stored}, by stance: "
+        + ", ".join(f"{k}: {v}" for k, v in stances.items())
+    )
+    print(
+        f"audit chain after the run: {chain.events} events, "
+        + ("intact" if chain.first_bad_seq is None else f"BROKEN at {chain.first_bad_seq}")
+    )
     if args.batch:
         ok = rate * n >= 10_000
         print(f"target >= 10,000 demands/s in batches: {'PASS' if ok else 'FAIL'}")

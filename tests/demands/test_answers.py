@@ -49,7 +49,8 @@ def test_a_written_demand_answers_as_its_model_and_as_it_reads_back(
     item = flow.Incoming(DemandIn.model_validate(factories.body(**changes)), Channel.API, "token:1")
     (received,) = flow.receive_many(session, runtime, [item])
     session.commit()
-    assert isinstance(received, flow.Received) and received.created
+    assert isinstance(received, flow.Received)
+    assert received.created
 
     fast = orjson.dumps(received.answer, option=orjson.OPT_UTC_Z)
     assert fast == DemandOut.model_validate(received.answer).model_dump_json().encode()
@@ -65,7 +66,10 @@ def test_a_replay_answers_with_the_stored_demand(session: Session, runtime: Runt
     )
     session.commit()
     (later,) = flow.receive_many(session, runtime, [flow.Incoming(data, Channel.API, "token:1")])
-    assert isinstance(first, flow.Received) and isinstance(later, flow.Received)
-    assert isinstance(again, flow.Received) and not again.created and not later.created
+    assert isinstance(first, flow.Received)
+    assert isinstance(later, flow.Received)
+    assert isinstance(again, flow.Received)
+    assert not again.created
+    assert not later.created
     assert later.answer == again.answer == first.answer
     assert later.demand == first.demand
