@@ -107,7 +107,12 @@ def _cpu_seconds(pid: int) -> float:
 def _processes(server_pid: int) -> dict[str, list[int]]:
     """The server's workers and every PostgreSQL process, by pid."""
     with open(f"/proc/{server_pid}/task/{server_pid}/children") as f:
-        workers = [int(p) for p in f.read().split()]
+        children = [int(p) for p in f.read().split()]
+    workers = []  # not multiprocessing's resource tracker
+    for pid in children:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            if b"resource_tracker" not in f.read():
+                workers.append(pid)
     postgres = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
