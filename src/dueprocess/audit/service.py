@@ -304,11 +304,14 @@ def append_pending(session: Session, *, chain_now: bool = False) -> int:
 
 
 def _append_copied(session: Session, pending: Sequence[_Pending]) -> None:
-    """Chain ``pending`` under the writers' lock and COPY them in (PostgreSQL). Each row's
-    text but its ``seq``, ``prev`` and ``hash`` is made before the lock is taken, and the
-    parts events share (time, names, prepared data) are escaped once."""
+    """Chain ``pending`` under the writers' lock and COPY them in (PostgreSQL). Everything
+    but ``seq``, ``prev`` and ``hash`` is done before the lock is taken: each row's text,
+    with the parts events share (time, names, prepared data) escaped once, and each hash
+    fed its event's head (the bytes before the chain link; shared heads hashed once), so
+    under the lock each hash only takes the link and the short tail."""
     field, escaped = inserts.copy_field, dict[str, str]()
-    middles = []
+    heads: dict[bytes, Any] = {}
+    middles, started = [], []
     for p in pending:
         parts = []
         for value in (p.at, p.actor, p.action):
@@ -320,12 +323,18 @@ def _append_copied(session: Session, pending: Sequence[_Pending]) -> None:
         if data is None:
             data = escaped[p.data] = inserts.copy_json(p.data)
         middles.append(f"\t{parts[0]}\t{parts[1]}\t{parts[2]}\t{field(p.subject)}\t{data}\t")
+        hasher = heads.get(p.head)
+        if hasher is None:
+            hasher = heads[p.head] = hashlib.sha256(p.head)
+        started.append(hasher)
     seq, prev = _head(session)  # takes the writers' lock: only the chaining itself follows
-    sha256 = hashlib.sha256
     lines = []
-    for middle, p in zip(middles, pending, strict=True):
+    for middle, hasher, p in zip(middles, started, pending, strict=True):
         seq += 1
-        digest = sha256(p.head + chain_link(prev, seq) + p.tail).hexdigest()
+        event = hasher.copy()
+        event.update(chain_link(prev, seq))
+        event.update(p.tail)
+        digest = event.hexdigest()
         lines.append(f"{seq}{middle}{prev}\t{digest}\n")
         prev = digest
     inserts.copy_text(session, AuditEvent.__tablename__, _COLUMNS, lines)
