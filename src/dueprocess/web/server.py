@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import multiprocessing
 import signal
@@ -60,10 +61,29 @@ def _worker(settings: Settings, sock: socket.socket, counts: Any = None, index: 
         access_log=False,
         timeout_keep_alive=30,
     )
+    _tune_collector()
     if counts is None:
         uvicorn.Server(config).run(sockets=[sock])
     else:
         _BalancedServer(config, sock, counts, index).run()
+
+
+#: Allocations between two young-generation collections (Python's default is 700).
+GC_YOUNG_THRESHOLD = 20_000
+
+
+def _tune_collector() -> None:
+    """Keep the cycle collector off the app's own long-lived objects and out of the way of a
+    batch's short-lived ones. The objects made at start-up (the app, its routes and schemas,
+    SQLAlchemy's metadata: some 120,000) never become garbage, yet every full
+    collection walked them all, pausing requests; they are frozen out of collection. A batch
+    of 100 demands allocates hundreds of thousands of short-lived objects, which at the
+    default threshold set off collections every few hundred allocations. With both, a
+    batch benchmark ran 5-10% faster at a third less p99 latency (BENCHMARKS.md)."""
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
 class _BalancedServer(uvicorn.Server):
