@@ -107,3 +107,18 @@ def test_a_few_keep_alive_clients_are_spread_evenly_over_the_workers(
             finally:
                 for c in clients:
                     c.close()
+
+
+def test_each_worker_freezes_its_start_up_objects_and_collects_young_ones_less_often() -> None:
+    import gc
+
+    from dueprocess.web import server
+
+    before = gc.get_threshold()
+    try:
+        server._tune_collector()
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (server.GC_YOUNG_THRESHOLD, *before[1:])
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
