@@ -23,6 +23,7 @@ import contextlib
 import gc
 import logging
 import multiprocessing
+import select
 import signal
 import socket
 from types import FrameType
@@ -118,11 +119,13 @@ class _BalancedServer(uvicorn.Server):
     async def _accept_forever(self) -> None:
         loop = asyncio.get_running_loop()
         counts, index, connections = self._counts, self._index, self.server_state.connections
-        deferred_since: float | None = None
+        deferred_since: float | None = None  # when this worker began to defer the waiting one
         while True:
-            await _readable(loop, self._listener)
-            mine = len(connections)
+            if not select.select([self._listener], [], [], 0)[0]:
+                deferred_since = None  # the one deferred was taken: the next one is new
+                await _readable(loop, self._listener)
             now = loop.time()
+            mine = len(connections)
             if mine > min(counts[:]):
                 deferred_since = deferred_since or now
                 if now - deferred_since < DEFER_SECONDS:
