@@ -6,10 +6,10 @@ the connections waiting at that moment, and a few keep-alive clients (four batch
 say) often all landed on one worker while the other idled: half the machine unused for as
 long as they stayed connected. (With a socket per worker and ``SO_REUSEPORT`` the kernel
 assigns each connection by a hash of its addresses, which is no better.) So each worker
-publishes its count of open connections in shared memory and, woken by a connection
-waiting, takes it at once only if no worker has fewer; otherwise it gives the others
-:data:`DEFER_SECONDS` to take it, then takes it anyway (a worker stuck in a long request
-does not strand a client).
+publishes in shared memory its count of open connections and the last time its accept
+loop ran, and leaves a waiting connection to any worker with fewer connections whose loop
+ran within :data:`ALIVE_SECONDS`; otherwise it takes it. A worker stuck in a long request,
+or not given a core for that long, is passed over, so no client is stranded.
 
 Accepted sockets get ``TCP_NODELAY``: uvicorn's own multi-worker mode binds with
 ``proto=0``, asyncio then leaves Nagle on, and every keep-alive request after the first
@@ -23,9 +23,10 @@ import contextlib
 import gc
 import logging
 import multiprocessing
-import select
 import signal
 import socket
+import time
+from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
@@ -45,14 +46,25 @@ def listener(host: str, port: int) -> socket.socket:
     return sock
 
 
-#: How long a worker with more open connections than another lets that one take a
-#: waiting connection before taking it itself.
-DEFER_SECONDS = 0.02
+#: A worker whose accept loop ran this recently is left the connections it should take.
+ALIVE_SECONDS = 0.25
 
 
-def _worker(settings: Settings, sock: socket.socket, counts: Any = None, index: int = 0) -> None:
-    """Serve the app from ``sock``; with ``counts`` (one shared integer per worker), as worker
-    ``index`` of several, accepting by fewest open connections (module docstring)."""
+@dataclass(frozen=True)
+class _Shared:
+    """What the workers publish to each other, one slot per worker: open connections, and
+    the ``time.monotonic()`` (one clock for every process) at which its accept loop last
+    ran."""
+
+    counts: Any
+    beats: Any
+
+
+def _worker(
+    settings: Settings, sock: socket.socket, shared: _Shared | None = None, index: int = 0
+) -> None:
+    """Serve the app from ``sock``; with ``shared``, as worker ``index`` of several,
+    accepting by fewest open connections (module docstring)."""
     from dueprocess.runtime import Runtime
     from dueprocess.web.app import create_app
 
@@ -63,10 +75,10 @@ def _worker(settings: Settings, sock: socket.socket, counts: Any = None, index: 
         timeout_keep_alive=30,
     )
     _tune_collector()
-    if counts is None:
+    if shared is None:
         uvicorn.Server(config).run(sockets=[sock])
     else:
-        _BalancedServer(config, sock, counts, index).run()
+        _BalancedServer(config, sock, shared, index).run()
 
 
 #: Allocations between two young-generation collections (Python's default is 700).
@@ -90,11 +102,11 @@ def _tune_collector() -> None:
 class _BalancedServer(uvicorn.Server):
     """A uvicorn server that accepts from a shared socket itself (module docstring)."""
 
-    def __init__(self, config: uvicorn.Config, sock: socket.socket, counts: Any, index: int):
+    def __init__(self, config: uvicorn.Config, sock: socket.socket, shared: _Shared, index: int):
         super().__init__(config)
-        self._listener, self._counts, self._index = sock, counts, index
+        self._listener, self._shared, self._index = sock, shared, index
         # Published as connections open and close, not only when this worker looks.
-        self.server_state.connections = _CountedConnections(counts, index)
+        self.server_state.connections = _CountedConnections(shared.counts, index)
         self._accepting: asyncio.Task[None] | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -118,19 +130,18 @@ class _BalancedServer(uvicorn.Server):
 
     async def _accept_forever(self) -> None:
         loop = asyncio.get_running_loop()
-        counts, index, connections = self._counts, self._index, self.server_state.connections
-        deferred_since: float | None = None  # when this worker began to defer the waiting one
+        counts, beats, index = self._shared.counts, self._shared.beats, self._index
+        connections, others = self.server_state.connections, range(len(counts))
         while True:
-            if not select.select([self._listener], [], [], 0)[0]:
-                deferred_since = None  # the one deferred was taken: the next one is new
-                await _readable(loop, self._listener)
-            now = loop.time()
-            mine = len(connections)
-            if mine > min(counts[:]):
-                deferred_since = deferred_since or now
-                if now - deferred_since < DEFER_SECONDS:
-                    await asyncio.sleep(DEFER_SECONDS / 5)
-                    continue
+            beats[index] = time.monotonic()
+            try:
+                await asyncio.wait_for(_readable(loop, self._listener), ALIVE_SECONDS / 5)
+            except TimeoutError:
+                continue  # nothing waiting: beat again
+            mine, now = len(connections), time.monotonic()
+            if any(counts[i] < mine and now - beats[i] < ALIVE_SECONDS for i in others):
+                await asyncio.sleep(0.002)  # theirs to take; look again (and beat) shortly
+                continue
             try:
                 conn, _ = self._listener.accept()
             except (BlockingIOError, InterruptedError):
@@ -139,7 +150,6 @@ class _BalancedServer(uvicorn.Server):
                 logging.getLogger("uvicorn.error").warning("accept failed: %s", exc)
                 await asyncio.sleep(0.1)
                 continue
-            deferred_since = None
             counts[index] = mine + 1  # claimed before the others look again
             conn.setblocking(False)
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -189,9 +199,12 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
         _worker(settings, sock)
         return
     context = multiprocessing.get_context("spawn")
-    counts = context.Array("i", workers, lock=False)  # open connections per worker
+    shared = _Shared(
+        counts=context.Array("i", workers, lock=False),
+        beats=context.Array("d", workers, lock=False),
+    )
     processes = [
-        context.Process(target=_worker, args=(settings, sock, counts, i), daemon=True)
+        context.Process(target=_worker, args=(settings, sock, shared, i), daemon=True)
         for i in range(workers)
     ]
     for process in processes:
