@@ -148,6 +148,7 @@ class _BalancedServer(uvicorn.Server):
                 continue  # another worker took it
             except OSError as exc:  # e.g. out of file descriptors: log, breathe, go on
                 logging.getLogger("uvicorn.error").warning("accept failed: %s", exc)
+                beats[index] = 0.0  # meanwhile the others take what would be ours
                 await asyncio.sleep(0.1)
                 continue
             counts[index] = mine + 1  # claimed before the others look again
