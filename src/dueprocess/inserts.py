@@ -160,8 +160,8 @@ def copy_json(value: str) -> str:
 def copy_text(session: Session, table: str, columns: Sequence[str], lines: Iterable[str]) -> None:
     """``COPY table (columns) FROM STDIN`` of ``lines``: rows already in COPY's text format,
     each ending in a newline (fields made with :func:`copy_field` and :func:`copy_json`),
-    sent in one piece. For writers whose rows share most of their text, which they format
-    once (the audit log's appends)."""
+    sent in one piece: :func:`insert_rows` (lines from :func:`copy_lines`), and the audit
+    log's appends, whose rows share most of their text and format it once."""
     raw: Any = session.connection().connection.dbapi_connection
     names = ", ".join(f'"{name}"' for name in columns)
     statement = f"COPY {table} ({names}) FROM STDIN"

@@ -155,8 +155,8 @@ def volume(
     authority, ``arriving`` being the times of receipt of those not written yet (all of them
     count, together): the authority's demands received from 24 hours before ``now`` on, and
     in the :data:`BASELINE_DAYS` days before that. The stored count is read once per
-    transaction (by the hour: :func:`dueprocess.demands.queries.received_volume`, a few rows
-    per day, not a scan of the demands); what arrives is added to it for the rest of the
+    transaction (by the hour: :func:`dueprocess.demands.queries.received_volume`, at most
+    8 stripes an hour, not a scan of the demands); what arrives is added to it for the rest of the
     transaction, so each demand is counted once however many groups it comes in."""
     memo = transaction_memo(session)
     key = ("authority.volume", authority_id)
