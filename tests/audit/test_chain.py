@@ -179,6 +179,26 @@ def test_generate_signing_key_writes_a_0600_private_key_and_a_public_key(tmp_pat
         chain.generate_signing_key(path)
 
 
+def test_a_key_file_appears_only_when_complete(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another worker may look for the key without the creation lock; it must never find
+    # the name before the content (a CI run once caught a worker loading a half-written key).
+    path = tmp_path / "audit.key"
+    seen_while_writing: list[tuple[bool, bool]] = []
+    real_write = os.write
+
+    def write(fd: int, data: bytes) -> int:
+        seen_while_writing.append((path.exists(), chain.public_key_path(path).exists()))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(chain.os, "write", write)
+    chain.generate_signing_key(path)
+    # The private key's content is written before its name exists, then the public key's.
+    assert seen_while_writing == [(False, False), (True, False)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["audit.key", "audit.key.pub"]
+
+
 def test_load_signing_key_refuses_a_key_others_can_read(tmp_path: Path) -> None:
     path = tmp_path / "audit.key"
     chain.generate_signing_key(path)

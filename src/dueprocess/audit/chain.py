@@ -301,13 +301,30 @@ def generate_signing_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
 
 
 def _write_new(path: Path, content: bytes, mode: int) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    """Write ``content`` to a new file at ``path``, all at once or not at all.
+
+    A reader that finds ``path`` finds it complete: the content goes to a private temporary
+    file first, which is then hard-linked to ``path`` (atomic, and fails with
+    ``FileExistsError`` rather than replace a file there). Another process starting at the
+    same moment may look for the key without the creation lock, so a half-written key
+    would fail its load."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
-        os.fchmod(fd, mode)  # the umask may have narrowed it; make it exactly this
-        os.write(fd, content)
-        os.fsync(fd)
+        try:
+            os.fchmod(fd, mode)  # the umask may have narrowed it; make it exactly this
+            os.write(fd, content)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.link(temporary, path)
     finally:
-        os.close(fd)
+        temporary.unlink(missing_ok=True)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)  # the new name survives a crash, not only the content
+    finally:
+        os.close(directory)
 
 
 def load_signing_key(
