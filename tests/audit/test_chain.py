@@ -192,7 +192,7 @@ def test_a_key_file_appears_only_when_complete(
         seen_while_writing.append((path.exists(), chain.public_key_path(path).exists()))
         return real_write(fd, data)
 
-    monkeypatch.setattr(chain.os, "write", write)
+    monkeypatch.setattr(os, "write", write)
     chain.generate_signing_key(path)
     # The private key's content is written before its name exists, then the public key's.
     assert seen_while_writing == [(False, False), (True, False)]
