@@ -56,3 +56,31 @@ def activate_template(runtime: Runtime, name: str, at: datetime) -> None:
         approver = factories.account(session, "bench-approver@example.org", ["approver"])
         version = policy.propose(session, source, name, "benchmark", actor=f"account:{owner.id}")
         policy.approve(session, version.id, actor=f"account:{approver.id}", at=at)
+
+
+def describe_postgres(runtime: Runtime) -> str:
+    """The cluster's durability settings, for a benchmark to print beside its figures: a
+    figure measured with ``fsync`` off says nothing about a database in service."""
+    names = ("fsync", "synchronous_commit", "full_page_writes", "shared_buffers", "max_wal_size")
+    with runtime.engine.connect() as conn:
+        values = [conn.execute(text(f"SHOW {name}")).scalar_one() for name in names]
+    return ", ".join(f"{name}={value}" for name, value in zip(names, values, strict=True))
+
+
+def recycle_wal(runtime: Runtime, megabytes: int = 1024) -> None:
+    """Make the cluster's write-ahead log look like one in service, where old segments are
+    recycled: write ``megabytes`` of WAL and checkpoint, so the run that follows reuses those
+    segments. A new cluster instead creates and zero-fills a 16 MB file for every segment it
+    fills (measured: about 4% of this machine's CPU during a batch run), a cost a cluster
+    pays once; ``deploy/postgresql.conf``'s ``min_wal_size`` keeps the segments."""
+    rows = megabytes * 1024 // 2  # rows of ~2 KB of WAL each
+    with runtime.engine.connect() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS bench_scratch"))
+        conn.execute(text("CREATE TABLE bench_scratch (v text)"))
+        conn.execute(
+            text("INSERT INTO bench_scratch SELECT repeat('w', 1900) FROM generate_series(1, :n)"),
+            {"n": rows},
+        )
+        conn.execute(text("DROP TABLE bench_scratch"))
+        conn.commit()
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("CHECKPOINT"))

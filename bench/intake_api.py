@@ -9,8 +9,12 @@ volume over the last day is counted, and by the end of a run it is a spike), the
 jurisdiction policy (Facebook's July 2020 template is active, so each Hong Kong demand is
 paused with a holding reply), the audit events, the commit.
 
-    scripts/with-postgres .venv/bin/python bench/intake_api.py [--seconds 15] [--workers 2]
-    scripts/with-postgres .venv/bin/python bench/intake_api.py --batch 100 --connections 4
+Run it on a durable cluster (``--durable``: ``deploy/postgresql.conf``, as in service); the
+output states the cluster's settings. Before the run it writes 1 GB of WAL and checkpoints,
+so that the run reuses WAL segments as a cluster in service does.
+
+    scripts/with-postgres --durable .venv/bin/python bench/intake_api.py [--seconds 15]
+    scripts/with-postgres --durable .venv/bin/python bench/intake_api.py --batch 100 --connections 4
 """
 
 from __future__ import annotations
@@ -37,7 +41,12 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._db import activate_template, fresh_runtime  # noqa: E402
+from bench._db import (  # noqa: E402
+    activate_template,
+    describe_postgres,
+    fresh_runtime,
+    recycle_wal,
+)
 from dueprocess.web.server import listener  # noqa: E402
 from tests import factories  # noqa: E402
 
@@ -166,6 +175,11 @@ def main() -> None:
         help="Post batches of this many demands to /api/v1/demands/batch instead (target "
         ">= 10,000 demands/s).",
     )
+    parser.add_argument(
+        "--no-recycle-wal",
+        action="store_true",
+        help="Skip writing WAL before the run (see bench/_db.py: recycle_wal).",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -175,6 +189,10 @@ def main() -> None:
         factories.authority(session)
         token = factories.token(session, "bench@example.org", ["intake"])
     activate_template(runtime, "facebook-whatsapp-2020.yaml", datetime(2020, 7, 6, tzinfo=UTC))
+    cluster = describe_postgres(runtime)
+    if not args.no_recycle_wal:
+        print("writing 1 GB of WAL and checkpointing, so the run reuses segments ...", flush=True)
+        recycle_wal(runtime)
     body = Path(tempfile.mkdtemp()) / "demand.json"
     if args.batch:
         items = [_received_now(reference=f"B-{i}") for i in range(args.batch)]
@@ -240,11 +258,12 @@ def main() -> None:
         from dueprocess.demands.models import Demand
 
         stored = session.scalar(select(func.count(Demand.id)))
-        stances = dict(
-            session.execute(select(Demand.stance, func.count(Demand.id)).group_by(Demand.stance))
-            .tuples()
-            .all()
-        )
+        stances: dict[str | None, int] = {
+            stance: count
+            for stance, count in session.execute(
+                select(Demand.stance, func.count(Demand.id)).group_by(Demand.stance)
+            )
+        }
         from dueprocess.audit.verify import load_public_key
 
         key = audit.public_key_file(runtime.settings.keys_dir)  # the server signed at shutdown
@@ -254,6 +273,7 @@ def main() -> None:
         f"workers: {args.workers}, connections: {args.connections}, {args.seconds} s each, "
         f"{n} demand(s) per request"
     )
+    print(f"PostgreSQL: {cluster}")
     print(
         f"bare FastAPI endpoint (baseline): {bare_rate * n:9,.0f} demands/s  p99 {bare_p99:6.1f} ms"
     )
