@@ -203,6 +203,14 @@ def test_batch_needs_the_submit_permission(
         assert client.post("/api/v1/demands/batch", json=body).status_code == 401
         denied = client.post("/api/v1/demands/batch", json=body, headers=factories.bearer(raw))
         assert denied.status_code == 403
+        unknown = factories.bearer("dp_not-a-token")
+        assert client.post("/api/v1/demands/batch", json=body, headers=unknown).status_code == 401
+        # The token is checked before the body: a caller who may not submit learns nothing
+        # about what a valid batch looks like.
+        bad = {"demands": [{"authority": "nobody"}]}
+        for headers, status in ((unknown, 401), (factories.bearer(raw), 403)):
+            answer = client.post("/api/v1/demands/batch", json=bad, headers=headers)
+            assert answer.status_code == status, answer.text
     assert _count(session) == 0
 
 

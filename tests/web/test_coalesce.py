@@ -156,3 +156,49 @@ def test_the_thread_keeps_answering_after_a_failure(
     assert later.result(timeout=30).created
     writer.close()
     assert _demands(session) == ["after"]
+
+
+def test_work_runs_alone_in_its_turn_between_groups(
+    session: Session, runtime: Runtime, intake_token: str
+) -> None:
+    # A batch is handed to the writer as work: it must run in the writer's thread, after the
+    # submissions queued before it and before those queued after, never inside their group.
+    writer = IntakeWriter(runtime)
+    seen: list[str] = []
+    gate = threading.Event()
+    writer.run(gate.wait)  # holds the writer until everything below is queued
+    before = [writer.submit(_submission(intake_token, reference=f"before-{i}")) for i in range(3)]
+
+    def work() -> str:
+        seen.append(threading.current_thread().name)
+        with Session(runtime.engine) as reader:
+            seen.extend(str(r) for r in _demands(reader))
+        return "done"
+
+    middle = writer.run(work)
+    after = [writer.submit(_submission(intake_token, reference=f"after-{i}")) for i in range(3)]
+    gate.set()
+    assert middle.result(timeout=30) == "done"
+    assert all(f.result(timeout=30).created for f in before + after)
+    writer.close()
+    assert seen == ["dueprocess-intake-writer", "before-0", "before-1", "before-2"]
+    assert _demands(session) == [f"before-{i}" for i in range(3)] + [f"after-{i}" for i in range(3)]
+
+
+def test_failing_work_is_the_callers_answer_and_the_writer_carries_on(
+    session: Session, runtime: Runtime, intake_token: str
+) -> None:
+    def broken() -> None:
+        raise ValueError("boom")
+
+    writer = IntakeWriter(runtime)
+    failed = writer.run(broken)
+    assert isinstance(failed.exception(timeout=30), ValueError)
+    later = writer.submit(_submission(intake_token, reference="after"))
+    assert later.result(timeout=30).created
+    queued = writer.run(lambda: "ran")
+    writer.close()  # work queued before close is done before the thread stops
+    assert queued.result(timeout=0) == "ran"
+    assert _demands(session) == ["after"]
+    with pytest.raises(RuntimeError, match="closed"):
+        writer.run(lambda: None)

@@ -7,7 +7,9 @@ intake flow or a service. What these routes promise (``tests/demands/test_batch.
 - ``POST /api/v1/demands/batch`` is all-or-nothing. Every item is validated and run through
   the intake flow in one transaction; if any item is refused the transaction is rolled back
   and the answer (422) lists every refused item with its errors, so the client can fix them
-  all at once. Each item's ``idempotency_key`` is honoured as for a single submission.
+  all at once. Each item's ``idempotency_key`` is honoured as for a single submission. The
+  worker's intake writer runs that transaction, in turn with the single submissions it
+  writes (:mod:`dueprocess.web.coalesce`), so a worker writes one batch at a time.
 - ``POST /api/v1/documents`` streams the file into the document store (never whole in
   memory; the body-size limit cuts off an oversized body while it arrives) and records who
   uploaded it: only that account can cite it by SHA-256 in a demand.
@@ -17,6 +19,8 @@ intake flow or a service. What these routes promise (``tests/demands/test_batch.
 
 from __future__ import annotations
 
+import asyncio
+from functools import partial
 from typing import Annotated, Any
 
 import orjson
@@ -24,17 +28,18 @@ from fastapi import APIRouter, Body, Depends, File, Request, Response, UploadFil
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from sqlalchemy.exc import IntegrityError
-from starlette.concurrency import run_in_threadpool
 
 from dueprocess import flow
 from dueprocess.accounts.permissions import Permission
-from dueprocess.accounts.signin import Principal
+from dueprocess.accounts.signin import Principal, check_token
 from dueprocess.demands import service as demands
 from dueprocess.demands.documents import DocumentRefused
-from dueprocess.demands.routes import EXAMPLE
+from dueprocess.demands.routes import EXAMPLE, SubmitToken
 from dueprocess.demands.schemas import DemandIn, DemandOut
 from dueprocess.errors import Conflict, FieldError, InvalidInput, from_validation
-from dueprocess.web.auth import requires
+from dueprocess.runtime import Runtime
+from dueprocess.web.auth import BearerToken, requires
+from dueprocess.web.coalesce import intake_writer
 from dueprocess.web.deps import body_by_ref, runtime_of, unit_of_work
 
 api = APIRouter(prefix="/api/v1", tags=["demands"])
@@ -191,7 +196,7 @@ def _refusal(failures: dict[int, list[FieldError]]) -> JSONResponse:
         409: {"description": "A concurrent request took one of the idempotency keys; retry"},
     },
 )
-async def submit_batch(request: Request, me: SubmitGrant) -> Response:
+async def submit_batch(request: Request, token: SubmitToken) -> Response:
     """Record every demand in ``demands`` in one transaction, or none of them.
 
     Each item is checked as ``POST /api/v1/demands`` checks one. If any item is refused the
@@ -202,7 +207,11 @@ async def submit_batch(request: Request, me: SubmitGrant) -> Response:
     the earlier item is in the same batch. Officers may submit only for their own authority.
     """
     body = await request.body()
-    return await run_in_threadpool(_submit_batch, request, me, body)
+    # Written by the worker's intake writer, in turn with everything else it writes
+    # (web/coalesce.py); the token is checked there, in the batch's transaction, and the
+    # body validated after it: 401 and 403 come before 422.
+    work = partial(_submit_batch, runtime_of(request), token, body)
+    return await asyncio.wrap_future(intake_writer(request).run(work))
 
 
 def _parse(body: bytes) -> tuple[list[tuple[int, DemandIn]], dict[int, list[FieldError]]]:
@@ -237,12 +246,12 @@ def _in_item(loc: tuple[int | str, ...]) -> bool:
 _BATCH = TypeAdapter(BatchIn)
 
 
-def _submit_batch(request: Request, me: Principal, body: bytes) -> Response:
-    items, failures = _parse(body)
-    runtime = runtime_of(request)
-    incoming = [(index, flow.Incoming.from_api(data, me)) for index, data in items]
+def _submit_batch(runtime: Runtime, token: BearerToken, body: bytes) -> Response:
     try:
-        with unit_of_work(request) as session:
+        with runtime.sessions() as session, session.begin():
+            me = token.authorise(check_token(session, token.raw))
+            items, failures = _parse(body)
+            incoming = [(index, flow.Incoming.from_api(data, me)) for index, data in items]
             answers = flow.receive_many(session, runtime, [i for _, i in incoming])
             results: list[flow.Received] = []
             for (index, _), answer in zip(incoming, answers, strict=True):
