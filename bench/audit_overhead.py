@@ -6,7 +6,7 @@ transaction as a lone API request would: once as shipped, once with ``audit.reco
 replaced by a no-op, alternating rounds so machine noise hits both alike. Prints both rates
 and the overhead.
 
-    scripts/with-postgres .venv/bin/python bench/audit_overhead.py      # PostgreSQL
+    scripts/with-postgres --durable .venv/bin/python bench/audit_overhead.py  # PostgreSQL
     .venv/bin/python bench/audit_overhead.py                             # SQLite
 """
 

@@ -10,8 +10,9 @@ jurisdiction policy (Facebook's July 2020 template is active, so each Hong Kong 
 paused with a holding reply), the audit events, the commit.
 
 Run it on a durable cluster (``--durable``: ``deploy/postgresql.conf``, as in service); the
-output states the cluster's settings. Before the run it writes 1 GB of WAL and checkpoints,
-so that the run reuses WAL segments as a cluster in service does.
+output states the cluster's settings. Before the run it warms the new cluster up
+(``bench._db.warm_up``: WAL segments to recycle, shared buffers mapped), as a cluster in
+service is; ``--cold`` skips that.
 
     scripts/with-postgres --durable .venv/bin/python bench/intake_api.py [--seconds 15]
     scripts/with-postgres --durable .venv/bin/python bench/intake_api.py --batch 100 --connections 4
@@ -45,7 +46,7 @@ from bench._db import (  # noqa: E402
     activate_template,
     describe_postgres,
     fresh_runtime,
-    recycle_wal,
+    warm_up,
 )
 from dueprocess.web.server import listener  # noqa: E402
 from tests import factories  # noqa: E402
@@ -176,9 +177,9 @@ def main() -> None:
         ">= 10,000 demands/s).",
     )
     parser.add_argument(
-        "--no-recycle-wal",
+        "--cold",
         action="store_true",
-        help="Skip writing WAL before the run (see bench/_db.py: recycle_wal).",
+        help="Measure a new cluster as it is, without warming it up (bench/_db.py: warm_up).",
     )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -190,9 +191,9 @@ def main() -> None:
         token = factories.token(session, "bench@example.org", ["intake"])
     activate_template(runtime, "facebook-whatsapp-2020.yaml", datetime(2020, 7, 6, tzinfo=UTC))
     cluster = describe_postgres(runtime)
-    if not args.no_recycle_wal:
-        print("writing 1 GB of WAL and checkpointing, so the run reuses segments ...", flush=True)
-        recycle_wal(runtime)
+    if not args.cold:
+        print("warming the cluster up: WAL to recycle, shared buffers mapped ...", flush=True)
+        warm_up(runtime)
     body = Path(tempfile.mkdtemp()) / "demand.json"
     if args.batch:
         items = [_received_now(reference=f"B-{i}") for i in range(args.batch)]

@@ -9,7 +9,9 @@ response: the row values are computed once, only ids, hashes and the chain chang
 dueprocess's ``POST /api/v1/demands/batch`` reaches (bench/intake_api.py --batch 100) is to
 be read against this figure.
 
-    scripts/with-postgres .venv/bin/python bench/intake_rows_ceiling.py [--seconds 10]
+    scripts/with-postgres --durable .venv/bin/python bench/intake_rows_ceiling.py [--seconds 10]
+
+Like bench/intake_api.py, it states the cluster's settings and warms the cluster up first.
 """
 
 from __future__ import annotations
@@ -27,7 +29,12 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._db import activate_template, fresh_runtime  # noqa: E402
+from bench._db import (  # noqa: E402
+    activate_template,
+    describe_postgres,
+    fresh_runtime,
+    warm_up,
+)
 from tests import factories  # noqa: E402
 
 BATCH = 100
@@ -214,6 +221,8 @@ def main() -> None:
         factories.authority(session)
     # A policy version row for the evaluations' foreign key.
     activate_template(runtime, "facebook-whatsapp-2020.yaml", datetime(2020, 7, 6, tzinfo=UTC))
+    print(f"PostgreSQL: {describe_postgres(runtime)}")
+    warm_up(runtime)
     url = runtime.settings.database_url.replace("postgresql+psycopg", "postgresql")
     context = multiprocessing.get_context("spawn")
     counter = context.Value("q", 0)

@@ -16,7 +16,9 @@ times, warm, best of three:
 prints both, checks the what-if's counts against SQL, and states PASS or FAIL against the
 target of 10 seconds.
 
-Run: ``scripts/with-postgres .venv/bin/python bench/policy_whatif.py [--demands N] [--closed N]``
+Run::
+
+    scripts/with-postgres --durable .venv/bin/python bench/policy_whatif.py [--demands N]
 """
 
 from __future__ import annotations

@@ -149,7 +149,7 @@ def _plain(data: Mapping[str, Any]) -> dict[str, Any]:
     return value
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # never changed once made; not frozen, which costs 5x to construct
 class _Pending:
     when: datetime
     at: str  # ``when`` as hashed
