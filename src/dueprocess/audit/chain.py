@@ -309,6 +309,7 @@ def _write_new(path: Path, content: bytes, mode: int) -> None:
     same moment may look for the key without the creation lock, so a half-written key
     would fail its load."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.unlink(missing_ok=True)  # left by a crash of an earlier process with our pid
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         try:
