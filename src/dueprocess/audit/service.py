@@ -547,7 +547,10 @@ def _checkpoint_fields(row: AuditCheckpoint) -> dict[str, Any]:
 def export_lines(session: Session, public_keys: Sequence[bytes] = ()) -> Iterator[bytes]:
     """The whole log as JSON lines (docs/audit-format.md), streamed in ``seq`` order.
 
-    Run it inside one transaction so events and checkpoints come from one snapshot.
+    The checkpoints are read first, then the events in batches of ``seq``; under READ
+    COMMITTED (the default) each batch is read at its own moment, so events committed while
+    the export runs are included too. Every checkpoint exported therefore signs an event
+    that is exported; the events after the last checkpoint are the unsigned tail.
     """
     events = ({**event_fields(row), "hash": row.hash} for row in iter_events(session))
     marks = [_checkpoint_fields(c) for c in checkpoints(session)]
