@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, delete, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from dueprocess.authorities import service as authorities
 from dueprocess.clock import start_of_hour
 from dueprocess.db import make_engine
 from dueprocess.demands import service as demands
@@ -104,6 +105,26 @@ def test_the_last_day_and_the_baseline_are_read_by_the_hour(
     # Bounds go back to the start of their hour: 01:59 still counts the 01:00 hour as recent.
     late = datetime(2020, 7, 7, 1, 59, tzinfo=UTC)
     assert demands.received_volume(session, 1, since=since, split=late) == (0, 4)
+
+
+def test_a_savepoint_that_rolls_back_takes_its_arrivals_out_of_the_count(
+    session: Session, runtime: Runtime
+) -> None:
+    # The import writes each group in a SAVEPOINT and, if the database refuses the group,
+    # writes its rows again one by one: they must not be counted twice in the volume the
+    # rest of the transaction's demands are assessed with.
+    factories.authority(session)
+    session.commit()
+    now = datetime(2020, 7, 8, 12, 0, tzinfo=UTC)
+    assert authorities.volume(session, 1, now, [now, now]) == (0, 2)
+    savepoint = session.begin_nested()
+    assert authorities.volume(session, 1, now, [now] * 5) == (0, 7)
+    savepoint.rollback()  # the database refused the group
+    assert authorities.volume(session, 1, now, []) == (0, 2)
+    with session.begin_nested():  # kept: its arrivals stay counted
+        assert authorities.volume(session, 1, now, [now]) == (0, 3)
+    assert authorities.volume(session, 1, now, []) == (0, 3)
+    session.rollback()
 
 
 @pytest.fixture

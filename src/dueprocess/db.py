@@ -129,18 +129,39 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 _MEMO_KEY = "dueprocess.transaction_memo"
 
 
+_SAVED_KEY = "dueprocess.transaction_memo.saved"
+
+
 def transaction_memo(session: Session) -> dict[object, object]:
     """A dict that lives as long as the session's outermost transaction.
 
     For facts that cannot change while the transaction holds its locks (the active policy
     version under the intake lock, a registry row looked up by slug), so a batch of demands
-    reads them once instead of once per demand.
+    reads them once instead of once per demand, and for what the transaction has added to
+    them (the demands it has counted into an authority's volume). A SAVEPOINT that rolls
+    back takes its additions with it: the memo is as it was when the SAVEPOINT began (its
+    values are replaced, never changed in place, so a shallow copy keeps them).
     """
     memo: dict[object, object] = session.info.setdefault(_MEMO_KEY, {})
     return memo
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _save_memo(session: Session, transaction: Any) -> None:
+    if transaction.nested:
+        saved: dict[Any, dict[object, object]] = session.info.setdefault(_SAVED_KEY, {})
+        saved[transaction] = dict(session.info.get(_MEMO_KEY, {}))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _restore_memo(session: Session, previous_transaction: Any) -> None:
+    saved = session.info.get(_SAVED_KEY)
+    if saved and previous_transaction in saved:
+        session.info[_MEMO_KEY] = saved[previous_transaction]
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_memo(session: Session, transaction: Any) -> None:
     if transaction.parent is None:
         session.info.pop(_MEMO_KEY, None)
+        session.info.pop(_SAVED_KEY, None)
