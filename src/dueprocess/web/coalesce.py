@@ -27,8 +27,8 @@ groups, each batch in a transaction of its own (a batch is all or nothing, so it
 mixed with other submissions). A worker thus runs one intake transaction at a time, and
 the database as many as there are workers. Two at once in one worker only contend for the
 interpreter's lock, and more transactions than cores only contend in the database: on the
-2-core machine of BENCHMARKS.md, four batch clients on two workers went from about 8,200
-to about 10,000 demands a second when their batches stopped running side by side.
+2-core machine of BENCHMARKS.md, four batch clients on two workers went from about 9,300
+to about 10,300 demands a second when their batches stopped running side by side.
 """
 
 from __future__ import annotations
