@@ -202,3 +202,26 @@ def test_failing_work_is_the_callers_answer_and_the_writer_carries_on(
     assert _demands(session) == ["after"]
     with pytest.raises(RuntimeError, match="closed"):
         writer.run(lambda: None)
+
+
+def test_a_submission_cancelled_while_waiting_is_not_written_and_the_rest_are(
+    session: Session, runtime: Runtime, intake_token: str
+) -> None:
+    # A request whose waiting is cancelled (its client gone, the server stopping) cancels
+    # its future; the writer must skip it, answer the others and keep going.
+    writer = IntakeWriter(runtime)
+    gate = threading.Event()
+    writer.run(gate.wait)
+    kept = writer.submit(_submission(intake_token, reference="kept"))
+    dropped = writer.submit(_submission(intake_token, reference="dropped"))
+    ran: list[str] = []
+    dropped_batch = writer.run(lambda: ran.append("cancelled work"))
+    assert dropped.cancel()
+    assert dropped_batch.cancel()
+    gate.set()
+    assert kept.result(timeout=30).created
+    later = writer.submit(_submission(intake_token, reference="later"))
+    assert later.result(timeout=30).created
+    writer.close()
+    assert _demands(session) == ["kept", "later"]
+    assert ran == []

@@ -18,7 +18,9 @@ Each demand stands on its own:
 - if anything else goes wrong (an error from the database at insert or commit, such as two
   workers racing on one idempotency key), the whole group is rolled back and each
   submission is written again in a transaction of its own, so one bad demand never fails
-  another.
+  another;
+- a submission (or batch) whose request was cancelled while it waited, its client gone or
+  the server stopping, is not written, and the others are answered as usual.
 
 With no load a group holds one submission, so the latency of a lone request is unchanged.
 
@@ -152,6 +154,8 @@ class IntakeWriter:
         """Write ``submissions`` as one group in the calling thread, as the writer's thread
         does with what it finds queued; the futures are done when this returns."""
         group = [_Job(s) for s in submissions]
+        for job in group:
+            job.future.set_running_or_notify_cancel()
         self._write(group)
         return [job.future for job in group]
 
@@ -174,6 +178,11 @@ class IntakeWriter:
                     held.append(item)  # a batch, or the stop, waits for this group
                     break
                 group.append(item)
+            # A request cancelled while it waited (its client gone, the server stopping) is
+            # not written; the others' futures can no longer be cancelled under us.
+            group = [job for job in group if job.future.set_running_or_notify_cancel()]
+            if not group:
+                continue
             try:
                 self._write(group)
             except BaseException as exc:  # never leave a request waiting for an answer
@@ -239,6 +248,8 @@ class IntakeWriter:
 
 
 def _run_task(task: _Task) -> None:
+    if not task.future.set_running_or_notify_cancel():
+        return  # cancelled while it waited: not run at all
     try:
         result = task.work()
     except BaseException as exc:  # the caller gets it; the writer carries on
