@@ -207,7 +207,7 @@ def test_failing_work_is_the_callers_answer_and_the_writer_carries_on(
 def test_a_submission_cancelled_while_waiting_is_not_written_and_the_rest_are(
     session: Session, runtime: Runtime, intake_token: str
 ) -> None:
-    # A request whose waiting is cancelled (its client gone, the server stopping) cancels
+    # A request whose waiting is cancelled (the server stopping, say) cancels
     # its future; the writer must skip it, answer the others and keep going.
     writer = IntakeWriter(runtime)
     gate = threading.Event()

@@ -19,8 +19,8 @@ Each demand stands on its own:
   workers racing on one idempotency key), the whole group is rolled back and each
   submission is written again in a transaction of its own, so one bad demand never fails
   another;
-- a submission (or batch) whose request was cancelled while it waited, its client gone or
-  the server stopping, is not written, and the others are answered as usual.
+- a submission (or batch) whose request was cancelled while it waited (the server
+  stopping, say) is not written, and the others are answered as usual.
 
 With no load a group holds one submission, so the latency of a lone request is unchanged.
 
@@ -178,7 +178,7 @@ class IntakeWriter:
                     held.append(item)  # a batch, or the stop, waits for this group
                     break
                 group.append(item)
-            # A request cancelled while it waited (its client gone, the server stopping) is
+            # A request cancelled while it waited (the server stopping, say) is
             # not written; the others' futures can no longer be cancelled under us.
             group = [job for job in group if job.future.set_running_or_notify_cancel()]
             if not group:
