@@ -127,8 +127,8 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 _MEMO_KEY = "dueprocess.transaction_memo"
-
-
+# The memo as each open SAVEPOINT found it; kept until the outermost transaction ends (a
+# released SAVEPOINT's copy is small and dropped then).
 _SAVED_KEY = "dueprocess.transaction_memo.saved"
 
 
@@ -157,7 +157,7 @@ def _save_memo(session: Session, transaction: Any) -> None:
 def _restore_memo(session: Session, previous_transaction: Any) -> None:
     saved = session.info.get(_SAVED_KEY)
     if saved and previous_transaction in saved:
-        session.info[_MEMO_KEY] = saved[previous_transaction]
+        session.info[_MEMO_KEY] = saved.pop(previous_transaction)
 
 
 @event.listens_for(Session, "after_transaction_end")
