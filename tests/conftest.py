@@ -150,7 +150,7 @@ def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> dict[str, st
     """The command line pointed at the test's database and data directory, initialised."""
     from typer.testing import CliRunner
 
-    from dueprocess.cli import app
+    from dueprocess.cli.main import app
 
     env = {
         "DUEPROCESS_DATABASE_URL": settings.database_url,

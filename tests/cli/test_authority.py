@@ -8,11 +8,9 @@ import pytest
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-import dueprocess.cli_admin  # registers the user commands
-import dueprocess.cli_registry  # noqa: F401 - registers the authority commands
 from dueprocess.accounts import service as accounts
 from dueprocess.audit import service as audit
-from dueprocess.cli import app
+from dueprocess.cli.main import app
 
 runner = CliRunner()
 

@@ -1,4 +1,4 @@
-"""``dueprocess authority`` commands and ``user verify-officer``: the authority registry.
+"""``dueprocess authority``: the registry of requesting authorities.
 
 Thin: each opens one transaction and calls the authorities or accounts service; every
 change is audited there. Exit codes: 0 done; 2 bad input, each bad field named on standard
@@ -13,16 +13,14 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from dueprocess.cli import (
+from dueprocess.cli.common import (
     CLI_ACTOR,
-    _invalid,
-    _print_json,
-    _runtime,
-    app,
     fail,
+    invalid,
+    load_runtime,
     out,
+    print_json,
     unit_of_work,
-    user_app,
 )
 from dueprocess.errors import from_validation
 
@@ -31,7 +29,6 @@ authority_app = typer.Typer(
     "call-backs, status (verified, suspended).",
     no_args_is_help=True,
 )
-app.add_typer(authority_app, name="authority")
 
 SlugArg = Annotated[str, typer.Argument(metavar="SLUG", help="The authority's slug.")]
 ReasonOption = Annotated[
@@ -84,8 +81,8 @@ def authority_add(
             }
         )
     except ValidationError as exc:
-        _invalid(from_validation(exc.errors()))
-    runtime = _runtime()
+        invalid(from_validation(exc.errors()))
+    runtime = load_runtime()
     with unit_of_work(runtime) as session:
         authority = authorities.create(session, data, actor=CLI_ACTOR)
         shown = f"authority {authority.slug} added ({authority.status.value})"
@@ -100,7 +97,7 @@ def authority_list(
     from dueprocess.accounts import service as accounts
     from dueprocess.authorities import service as authorities
 
-    runtime = _runtime()
+    runtime = load_runtime()
     with unit_of_work(runtime) as session:
         counts = accounts.officer_counts(session)
         rows = [
@@ -108,7 +105,7 @@ def authority_list(
             for a in authorities.list_all(session)
         ]
     if as_json:
-        _print_json([r.model_dump(mode="json") for r in rows])
+        print_json([r.model_dump(mode="json") for r in rows])
         return
     table = Table("slug", "name", "jurisdiction", "kind", "status", "domains", "phones", "officers")
     for r in rows:
@@ -129,7 +126,7 @@ def _set_status(slug: str, status: str, reason: str) -> None:
     from dueprocess.authorities import service as authorities
     from dueprocess.authorities.models import AuthorityStatus
 
-    runtime = _runtime()
+    runtime = load_runtime()
     with unit_of_work(runtime) as session:
         authority = authorities.get_by_slug(session, slug)
         already = authority is not None and authority.status is AuthorityStatus(status)
@@ -166,46 +163,10 @@ def authority_contacts(
     try:
         data = ContactsIn.model_validate({"official_domains": domain, "phone_numbers": phone})
     except ValidationError as exc:
-        _invalid(from_validation(exc.errors()))
-    runtime = _runtime()
+        invalid(from_validation(exc.errors()))
+    runtime = load_runtime()
     with unit_of_work(runtime) as session:
         authority = authorities.update_contacts(session, slug, data, actor=CLI_ACTOR)
         domains, phones = list(authority.official_domains), list(authority.phone_numbers)
     out.print(f"{slug}: domains {', '.join(domains) or 'none'}", markup=False)
     out.print(f"{slug}: phones {', '.join(phones) or 'none'}", markup=False)
-
-
-@user_app.command("verify-officer")
-def user_verify_officer(
-    email: Annotated[str, typer.Argument(help="The officer account's e-mail.")],
-    evidence: Annotated[
-        str,
-        typer.Option(
-            help="How the officer was checked, e.g. 'called the registry number +852 2860 "
-            "2000; Supt. Chan confirmed the officer and the e-mail' (audited)."
-        ),
-    ],
-    as_email: Annotated[
-        str,
-        typer.Option(
-            "--as",
-            help="The e-mail of the staff member vouching (needs authorities:manage; "
-            "not the officer).",
-        ),
-    ],
-) -> None:
-    """Verify an officer account with evidence: a staff action, recorded under the staff
-    member's name. Run it again after the officer's credentials change."""
-    from dueprocess.accounts import service as accounts
-    from dueprocess.accounts.models import AccountKind
-
-    runtime = _runtime()
-    with unit_of_work(runtime) as session:
-        staff = accounts.get_by_email(session, as_email)
-        if staff is None or staff.kind is not AccountKind.STAFF or staff.disabled:
-            fail(f"as: {as_email} is not an active staff account")
-        account = accounts.verify_officer(
-            session, email, evidence=evidence, actor=f"account:{staff.id}"
-        )
-        shown = f"{account.email} verified by {staff.email}"
-    out.print(shown, markup=False)

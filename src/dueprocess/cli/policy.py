@@ -21,7 +21,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from dueprocess.accounts.permissions import Permission
-from dueprocess.cli import _invalid, _print_json, _runtime, app, out
+from dueprocess.cli.common import fail, invalid, load_runtime, out, print_json
 from dueprocess.errors import Conflict, InvalidInput, NotFound
 from dueprocess.policy.fileformat import PolicyFileError, load_policy
 from dueprocess.runtime import Runtime
@@ -31,17 +31,10 @@ policy_app = typer.Typer(
     "a second person approve it.",
     no_args_is_help=True,
 )
-app.add_typer(policy_app, name="policy")
 
 FileArg = Annotated[Path, typer.Argument(help="A policy file (YAML); - reads standard input.")]
 AsOption = Annotated[str, typer.Option("--as", help="The e-mail of the person acting.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    """``message`` on standard error, unwrapped (scripts read it), then exit ``code``."""
-    sys.stderr.write(f"{message}\n")
-    raise typer.Exit(code)
 
 
 def _read(file: Path) -> str:
@@ -71,7 +64,7 @@ def _work(runtime: Runtime, source: str = "<policy>") -> Iterator[Session]:
     except Conflict as exc:
         fail(f"refused, nothing was written: {exc}")
     except InvalidInput as exc:
-        _invalid(exc)
+        invalid(exc)
     except NotFound as exc:
         fail(f"not found: {exc}", 1)
 
@@ -159,7 +152,7 @@ def propose(
     from dueprocess.policy import service as policy
 
     text = _read(file)
-    runtime = _runtime()
+    runtime = load_runtime()
     with _work(runtime, str(file)) as session:
         actor = _actor(session, as_, Permission.POLICY_PROPOSE, "policy-owner")
         version = policy.propose(session, text, str(file), reason, actor=actor)
@@ -182,7 +175,7 @@ def approve(
     re-evaluated now, and moved, replied to and audited where its stance changes."""
     from dueprocess.policy import service as policy
 
-    runtime = _runtime()
+    runtime = load_runtime()
     with _work(runtime) as session:
         actor = _actor(session, as_, Permission.POLICY_APPROVE, "approver or policy-owner")
         result = policy.approve(session, version_id, actor=actor)
@@ -211,7 +204,7 @@ def reject(
     from dueprocess.accounts import service as accounts
     from dueprocess.policy import service as policy
 
-    runtime = _runtime()
+    runtime = load_runtime()
     with _work(runtime) as session:
         account = accounts.get_by_email(session, as_)
         if account is None:
@@ -237,13 +230,13 @@ def whatif(
 
     text = _read(file)
     when = _when(at)
-    runtime = _runtime()
+    runtime = load_runtime()
     with _work(runtime, str(file)) as session:
         result = policy_whatif.whatif(
             session, text, at=when, limit=limit or None, source_name=str(file)
         )
     if as_json:
-        _print_json(result.model_dump(mode="json"))
+        print_json(result.model_dump(mode="json"))
         return
     say = out.print
     say(f'what-if: "{result.policy}" as of {_at(result.at)}', markup=False, highlight=False)
@@ -292,11 +285,11 @@ def history(as_json: JsonOption = False) -> None:
     """Every version, newest first: status, author, approver, times and reason."""
     from dueprocess.policy import service as policy
 
-    runtime = _runtime()
+    runtime = load_runtime()
     with _work(runtime) as session:
         rows = policy.versions_out(session)
     if as_json:
-        _print_json([r.model_dump(mode="json") for r in rows])
+        print_json([r.model_dump(mode="json") for r in rows])
         return
     table = Table("id", "status", "policy", "author", "approver", "proposed", "in force from")
     for r in rows:
@@ -320,11 +313,11 @@ def active(
     """The version in force and its rules."""
     from dueprocess.policy import service as policy
 
-    runtime = _runtime()
+    runtime = load_runtime()
     with _work(runtime) as session:
         shown = policy.active_out(session)
     if as_json:
-        _print_json(shown.model_dump(mode="json", by_alias=True))
+        print_json(shown.model_dump(mode="json", by_alias=True))
         return
     if shown.version is None:
         out.print("no policy is active: every demand is processed")
@@ -361,11 +354,11 @@ def jurisdictions(
     """Each jurisdiction's stance now under the active policy, and since when."""
     from dueprocess.policy import whatif as policy_whatif
 
-    runtime = _runtime()
+    runtime = load_runtime()
     with _work(runtime) as session:
         rows = policy_whatif.jurisdiction_table(session, every_country=every_country)
     if as_json:
-        _print_json([r.model_dump(mode="json") for r in rows])
+        print_json([r.model_dump(mode="json") for r in rows])
         return
     table = Table("jurisdiction", "stance", "condition / applies to", "since", "open", "demands")
     for r in rows:

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from dueprocess import cli_admin, cli_policy  # noqa: F401 - register the commands
-from dueprocess.cli import app
+from dueprocess.cli.main import app
 from dueprocess.policy.templates import list_templates, template_text
 
 runner = CliRunner()

@@ -44,7 +44,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from dueprocess import flow
-from dueprocess.cli import CLI_ACTOR, _runtime, demand_app, err, fail, out
+from dueprocess.cli.common import CLI_ACTOR, err, fail, load_runtime, out
 from dueprocess.demands import importer
 from dueprocess.demands.documents import DirectoryStore, DocumentStore, Source, StoredDocument
 from dueprocess.demands.models import STAFF_CHANNELS, Channel
@@ -243,7 +243,6 @@ def _summary(tally: Tally, file: Path, *, dry_run: bool, errors_file: Path | Non
         )
 
 
-@demand_app.command("import")
 def demand_import(
     file: Annotated[Path, typer.Argument(help="JSON lines (.jsonl) or CSV (.csv) to import.")],
     fmt: Annotated[
@@ -284,7 +283,7 @@ def demand_import(
         fail(f"channel: an import records one of {_STAFF}, not {channel!r}")
     if not file.is_file():
         fail(f"{file}: no such file")
-    runtime = _runtime()
+    runtime = load_runtime()
     tally = Tally()
     with ExitStack() as stack:
         stack.callback(runtime.close)

@@ -10,9 +10,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-import dueprocess.audit.verify
-import dueprocess.cli_admin  # noqa: F401 - registers the commands
-from dueprocess.cli import app
+from dueprocess.cli.main import app
 from dueprocess.config import Settings
 
 runner = CliRunner()

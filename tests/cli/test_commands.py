@@ -10,7 +10,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from dueprocess.cli import app
+from dueprocess.cli.main import app
 from tests import factories
 
 runner = CliRunner()
