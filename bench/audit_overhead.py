@@ -22,10 +22,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._db import fresh_runtime
-from dueprocess import flow
 from dueprocess.audit import service as audit
 from dueprocess.demands.models import Channel
 from dueprocess.demands.schemas import DemandIn
+from dueprocess.intake import flow
 from dueprocess.runtime import Runtime
 from tests import factories
 

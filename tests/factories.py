@@ -13,9 +13,9 @@ from dueprocess.accounts.schemas import AccountIn
 from dueprocess.authorities import service as authorities
 from dueprocess.authorities.models import Authority
 from dueprocess.authorities.schemas import AuthorityIn
-from dueprocess.demands import service as demands
 from dueprocess.demands.models import Channel
 from dueprocess.demands.schemas import DemandIn
+from dueprocess.intake import record
 from dueprocess.runtime import Runtime
 
 HKPF = {
@@ -69,9 +69,9 @@ def body(**changes: Any) -> dict[str, Any]:
 
 def submit(
     session: Session, runtime: Runtime, data: dict[str, Any], channel: Channel = Channel.EMAIL
-) -> demands.Submitted:
+) -> record.Submitted:
     """Submit ``data`` as staff entry through the intake flow (as every door does)."""
-    from dueprocess import flow
+    from dueprocess.intake import flow
 
     return flow.receive(
         session, runtime, DemandIn.model_validate(data), channel=channel, actor="test"

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dueprocess.config import Settings
 from dueprocess.db import make_engine, make_sessionmaker
-from dueprocess.demands.documents import DirectoryStore, DocumentStore
+from dueprocess.documents.store import DirectoryStore, DocumentStore
 
 
 @dataclass

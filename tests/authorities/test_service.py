@@ -11,7 +11,6 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from dueprocess import flow
 from dueprocess.accounts import service as accounts
 from dueprocess.accounts.models import Account
 from dueprocess.accounts.schemas import ContactChange
@@ -24,6 +23,7 @@ from dueprocess.demands import service as demands
 from dueprocess.demands.models import Channel, Demand
 from dueprocess.demands.schemas import DemandIn
 from dueprocess.errors import InvalidInput, NotFound
+from dueprocess.intake import flow
 from dueprocess.runtime import Runtime
 from tests import factories, pdfs
 
@@ -374,7 +374,7 @@ def test_volume_spike_counts_the_authoritys_recent_demands(
     factories.submit(session, runtime, factories.body(received_at=old, deadline=None))
     session.commit()
     now = utcnow()
-    assert demands.received_volume(
+    assert authorities.received_volume(
         session, authority.id, since=now - timedelta(days=91), split=now - timedelta(hours=24)
     ) == (1, 4)
     fifth = _receive(
@@ -394,7 +394,7 @@ def test_verify_requester_unknown_authority(session: Session) -> None:
         authorities.verify_requester(
             session,
             authority_id=999,
-            officer_account_id=None,
+            officer=None,
             second_factor=False,
             sender=None,
             documents_signed=None,

@@ -13,13 +13,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner, Result
 
-from dueprocess import flow
 from dueprocess.audit import service as audit
 from dueprocess.audit.chain import public_key_bytes
 from dueprocess.audit.models import AuditEvent
 from dueprocess.cli.main import app
 from dueprocess.config import Settings
 from dueprocess.demands.models import Channel, Demand, Document
+from dueprocess.intake import flow
 from dueprocess.runtime import Runtime
 from tests import factories
 

@@ -8,9 +8,9 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
-from dueprocess.demands.intake import request_hash
 from dueprocess.demands.schemas import READ_ONLY_FIELDS, DemandIn
 from dueprocess.errors import from_validation
+from dueprocess.intake.record import request_hash
 from tests import factories
 
 

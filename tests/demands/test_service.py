@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dueprocess import flow
 from dueprocess.audit import service as audit
 from dueprocess.demands import service as demands
 from dueprocess.demands.models import Demand, DemandStatus, Document, Target
 from dueprocess.errors import InvalidInput, NotFound
+from dueprocess.intake import flow
 from dueprocess.runtime import Runtime
 from tests import factories
 

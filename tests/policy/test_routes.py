@@ -11,12 +11,12 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session
 
-from dueprocess import flow
 from dueprocess.accounts.models import Account
 from dueprocess.accounts.passwords import current_code
 from dueprocess.demands import service as demands
 from dueprocess.demands.models import Channel, DemandStatus
 from dueprocess.demands.schemas import DemandIn
+from dueprocess.intake import flow
 from dueprocess.policy import service as policy
 from dueprocess.policy.templates import template_text
 from dueprocess.runtime import Runtime

@@ -1,6 +1,6 @@
 """Policy versions, four-eyes activation, applying stances, and the what-if, on a real database.
 
-Demands are entered through :func:`dueprocess.flow.receive`, accounts through the accounts
+Demands are entered through :func:`dueprocess.intake.flow.receive`, accounts through the accounts
 service; every assertion reads back what the services stored.
 """
 
@@ -14,13 +14,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dueprocess import flow
 from dueprocess.audit import service as audit
 from dueprocess.audit.models import AuditEvent
 from dueprocess.demands import service as demands, states
 from dueprocess.demands.models import Channel, Demand, DemandStatus, ReplyKind
 from dueprocess.demands.schemas import DemandIn
 from dueprocess.errors import Conflict, InvalidInput
+from dueprocess.intake import flow
 from dueprocess.policy import service as policy, whatif as policy_whatif
 from dueprocess.policy.fileformat import PolicyFileError
 from dueprocess.policy.models import PolicyEvaluation, PolicyVersion, VersionStatus

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -13,6 +13,7 @@ from dueprocess.accounts.permissions import Permission, permissions_of
 from dueprocess.accounts.schemas import AccountIn, AccountOut, ContactChange
 from dueprocess.audit import service as audit
 from dueprocess.authorities import service as authorities
+from dueprocess.authorities.verification import OfficerStanding
 from dueprocess.clock import utcnow
 from dueprocess.errors import InvalidInput, NotFound
 
@@ -111,6 +112,29 @@ def is_officer(account: Account) -> bool:
 # Requester verification (authorities.verification) trusts an officer account that staff
 # verified with evidence, and distrusts one whose e-mail, phone or password changed since:
 # that is what a hijacked account looks like.
+
+
+#: An account's credentials are set when it is created; changes within this of creation are
+#: that setting, not a change to distrust.
+_CREATION_SLACK = timedelta(minutes=1)
+
+
+def officer_standing(session: Session, account_id: int | None) -> OfficerStanding | None:
+    """What requester verification needs of the officer who submitted a demand, or ``None``
+    when no officer did (staff entry, or ``account_id`` is a staff account or unknown). A
+    credentials change counts only if made after staff last verified the account (or, for
+    an account never verified, after it was created)."""
+    officer = get(session, account_id) if account_id else None
+    if officer is None or officer.kind is not AccountKind.OFFICER or officer.authority_id is None:
+        return None
+    changed = officer.credentials_changed_at
+    vetted = officer.verified_at or officer.created_at + _CREATION_SLACK
+    return OfficerStanding(
+        authority_id=officer.authority_id,
+        verified=officer.verified_at is not None,
+        totp_enrolled=officer.totp_secret is not None,
+        credentials_changed_at=changed if changed is not None and changed > vetted else None,
+    )
 
 
 def officers_of(session: Session, authority_id: int) -> list[Account]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, ForeignKey, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dueprocess.clock import utcnow
@@ -48,3 +48,23 @@ class Authority(Base):
     official_domains: Mapped[list[str]] = mapped_column(JSON, default=list)
     phone_numbers: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReceivedVolume(Base):
+    """How many demands an authority sent per hour of receipt: what requester verification's
+    volume signal reads (a few thousand rows per authority for its whole window, where a
+    count of its demands grows with them). Kept by intake, in the transaction that writes
+    the demands (:func:`dueprocess.authorities.volume.count_received`), each writer adding to
+    one of :data:`STRIPES` rows of the hour so that concurrent writers seldom wait for each
+    other; the hour's count is their sum."""
+
+    __tablename__ = "received_volume"
+
+    authority_id: Mapped[int] = mapped_column(ForeignKey("authority.id"), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    stripe: Mapped[int] = mapped_column(SmallInteger, primary_key=True, server_default="0")
+    received: Mapped[int] = mapped_column(Integer)
+
+
+#: Rows per authority and hour in :class:`ReceivedVolume`.
+STRIPES = 8

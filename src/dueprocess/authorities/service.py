@@ -18,17 +18,20 @@ from dueprocess.authorities.models import Authority, AuthorityStatus
 from dueprocess.authorities.schemas import AuthorityIn, AuthorityOut, ContactsIn
 from dueprocess.authorities.verification import (
     BASELINE_DAYS,
+    OfficerStanding,
     RequesterSignals,
     Verification,
     assess,
 )
+from dueprocess.authorities.volume import (
+    count_received as count_received,
+    received_volume as received_volume,
+)
 from dueprocess.db import transaction_memo
 from dueprocess.errors import InvalidInput, NotFound
 
+
 #: A credentials change this close to account creation is the initial setting, not a change.
-_CREATION_SLACK = timedelta(minutes=1)
-
-
 def get_by_slug(session: Session, slug: str) -> Authority | None:
     """The authority with this slug, or None. Found ones are remembered for the rest of the
     transaction (slugs never change), so a batch from one authority looks it up once."""
@@ -155,7 +158,7 @@ def volume(
     authority, ``arriving`` being the times of receipt of those not written yet (all of them
     count, together): the authority's demands received from 24 hours before ``now`` on, and
     in the :data:`BASELINE_DAYS` days before that. The stored count is read once per
-    transaction (by the hour: :func:`dueprocess.demands.queries.received_volume`, at most
+    transaction (by the hour: :func:`dueprocess.authorities.volume.received_volume`, at most
     8 stripes an hour, not a scan of the demands); what arrives is added to it for the rest of the
     transaction, so each demand is counted once however many groups it comes in."""
     memo = transaction_memo(session)
@@ -164,12 +167,9 @@ def volume(
     if isinstance(cached, tuple):
         baseline, last_day, split, since = cached
     else:
-        # Imported here: demands reads the registry through this module.
-        from dueprocess.demands import service as demands
-
         split = now - timedelta(hours=24)
         since = split - timedelta(days=BASELINE_DAYS)
-        baseline, last_day = demands.received_volume(
+        baseline, last_day = received_volume(
             session, authority_id, since=since, split=split
         )
     for received in arriving:
@@ -185,7 +185,7 @@ def verify_requester(
     session: Session,
     *,
     authority_id: int,
-    officer_account_id: int | None,
+    officer: OfficerStanding | None,
     second_factor: bool,
     sender: str | None,
     documents_signed: bool | None,
@@ -196,40 +196,29 @@ def verify_requester(
     """Gather the signals about a just-submitted demand's requester and score them
     (:func:`dueprocess.authorities.verification.assess`). Reads only; writes nothing.
 
-    ``officer_account_id``: the officer who submitted it (``Demand.officer_id``), ``None``
-    for staff entry; a staff account id counts as staff entry. ``second_factor``: the
-    officer submitted in a web session (``Principal.via == "session"``); it counts only if
-    the account has TOTP enrolled, since sign-in asks for a code only then. An API token is
-    never a second factor. ``documents_signed``: from
-    :func:`dueprocess.demands.signatures.documents_signed`. ``now``: the time of
+    ``officer``: the standing of the officer account that submitted it
+    (:func:`dueprocess.accounts.service.officer_standing`), ``None`` for staff entry.
+    ``second_factor``: the officer submitted in a web session (``Principal.via ==
+    "session"``); it counts only if the account has TOTP enrolled, since sign-in asks for a
+    code only then. An API token is never a second factor. ``documents_signed``: from
+    :func:`dueprocess.documents.signatures.documents_signed`. ``now``: the time of
     submission. ``volume``: (baseline, last day) from :func:`volume` for the demands
     arriving with this one (a batch of 100 is one arrival of 100: every demand in it counts
     all of them, whatever its place in the batch).
-    A credentials change counts only if made after staff last verified the account (or,
-    for an account never verified, after it was created).
     """
-    # Imported here: accounts and demands both read the registry through this module.
-    from dueprocess.accounts import service as accounts
-    from dueprocess.accounts.models import AccountKind
-
     authority = get(session, authority_id)
     if authority is None:
         raise NotFound(f"authority {authority_id}")
-    officer = accounts.get(session, officer_account_id) if officer_account_id else None
-    if officer is not None and officer.kind is not AccountKind.OFFICER:
-        officer = None
     changed_days: int | None = None
     if officer is not None and officer.credentials_changed_at is not None:
-        vetted = officer.verified_at or officer.created_at + _CREATION_SLACK
-        if officer.credentials_changed_at > vetted:
-            changed_days = max(0, (now - officer.credentials_changed_at).days)
+        changed_days = max(0, (now - officer.credentials_changed_at).days)
     baseline, last_day = volume
     signals = RequesterSignals(
         authority_status=authority.status,
         officer_present=officer is not None,
-        officer_verified=officer is not None and officer.verified_at is not None,
+        officer_verified=officer is not None and officer.verified,
         officer_of_authority=officer is None or officer.authority_id == authority.id,
-        second_factor=officer is not None and second_factor and officer.totp_secret is not None,
+        second_factor=officer is not None and second_factor and officer.totp_enrolled,
         credentials_changed_days_ago=changed_days,
         sender=sender,
         official_domains=tuple(authority.official_domains),

@@ -79,6 +79,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal, TypedDict
 
 from dueprocess.authorities.lookalike import assess_sender_domain
@@ -103,6 +104,22 @@ class Reason(TypedDict):
     signal: str
     effect: str
     detail: str
+
+
+@dataclass(frozen=True)
+class OfficerStanding:
+    """What verification needs to know of the officer account that submitted a demand,
+    gathered by :func:`dueprocess.accounts.service.officer_standing` (accounts sit above the
+    registry, so the registry is handed these facts rather than reading accounts).
+
+    ``credentials_changed_at``: when the e-mail, phone or password last changed, only if that
+    was after staff last verified the account (or, never verified, after it was created);
+    ``None`` otherwise."""
+
+    authority_id: int
+    verified: bool
+    totp_enrolled: bool
+    credentials_changed_at: datetime | None
 
 
 @dataclass(frozen=True)

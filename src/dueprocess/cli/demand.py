@@ -39,10 +39,10 @@ def demand_submit(
     ] = False,
 ) -> None:
     """Enter a demand that arrived by e-mail, post or fax (staff entry)."""
-    from dueprocess import flow
     from dueprocess.demands import service as demands
     from dueprocess.demands.models import STAFF_CHANNELS, Channel
     from dueprocess.demands.schemas import DemandIn
+    from dueprocess.intake import flow
 
     raw = read_json(file)
     try:

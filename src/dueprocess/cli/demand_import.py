@@ -1,11 +1,11 @@
 """``dueprocess demand import FILE``: demands exported from another system, in bulk.
 
-Reads JSON lines or CSV (layout in :mod:`dueprocess.demands.importer` and ``docs/api.md``)
+Reads JSON lines or CSV (layout in :mod:`dueprocess.intake.importer` and ``docs/api.md``)
 row by row, never the whole file, and records each good row through the intake flow
-(:func:`dueprocess.flow.receive_many`, a batch of rows at a time; channel ``import`` unless
+(:func:`dueprocess.intake.flow.receive_many`, a batch of rows at a time; channel ``import`` unless
 the row or ``--channel`` names another staff channel).
 
-Promises (``tests/test_cli_import.py`` checks each):
+Promises (``tests/cli/test_demand_import.py`` checks each):
 
 - A refused row never stops the import and never leaves anything behind: it is checked
   before anything of it is written, and the rows are written inside a SAVEPOINT; if the
@@ -43,13 +43,12 @@ from rich.table import Table
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from dueprocess import flow
 from dueprocess.cli.common import CLI_ACTOR, err, fail, load_runtime, out
-from dueprocess.demands import importer
-from dueprocess.demands.documents import DirectoryStore, DocumentStore, Source, StoredDocument
 from dueprocess.demands.models import STAFF_CHANNELS, Channel
 from dueprocess.demands.schemas import DemandIn
+from dueprocess.documents.store import DirectoryStore, DocumentStore, Source, StoredDocument
 from dueprocess.errors import DueprocessError, FieldError, InvalidInput
+from dueprocess.intake import flow, importer
 from dueprocess.runtime import Runtime
 
 #: How many refusals the summary prints (``--errors FILE`` has them all).

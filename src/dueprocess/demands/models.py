@@ -2,7 +2,7 @@
 
 A demand is one request from one authority, received once. Decisions are per target, so a
 demand naming five accounts has five :class:`Target` rows. Documents are stored by SHA-256
-outside the database (see :mod:`dueprocess.demands.documents`); the row keeps the hash.
+outside the database (see :mod:`dueprocess.documents.store`); the row keeps the hash.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -207,26 +206,6 @@ class Reply(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     demand: Mapped[Demand] = relationship()
-
-
-class ReceivedVolume(Base):
-    """How many demands an authority sent per hour of receipt: what requester verification's
-    volume signal reads (a few thousand rows per authority for its whole window, where a
-    count of its demands grows with them). Kept by intake, in the transaction that writes
-    the demands (:func:`dueprocess.demands.service.count_received`), each writer adding to
-    one of :data:`STRIPES` rows of the hour so that concurrent writers seldom wait for each
-    other; the hour's count is their sum."""
-
-    __tablename__ = "received_volume"
-
-    authority_id: Mapped[int] = mapped_column(ForeignKey("authority.id"), primary_key=True)
-    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
-    stripe: Mapped[int] = mapped_column(SmallInteger, primary_key=True, server_default="0")
-    received: Mapped[int] = mapped_column(Integer)
-
-
-#: Rows per authority and hour in :class:`ReceivedVolume`.
-STRIPES = 8
 
 
 class Callback(Base):

@@ -11,17 +11,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, select, text as sql_text
+from sqlalchemy import case, func, select, text as sql_text
 from sqlalchemy.orm import Session
 
 from dueprocess.authorities.models import Authority
-from dueprocess.clock import start_of_hour
 from dueprocess.demands import states
 from dueprocess.demands.models import (
     Demand,
     DemandKind,
     DemandStatus,
-    ReceivedVolume,
     Reply,
     ReplyKind,
     Target,
@@ -42,36 +40,6 @@ def received_counts(
         .order_by(Demand.jurisdiction, Demand.kind)
     )
     return [(str(j), DemandKind(k), int(n)) for j, k, n in session.execute(query)]
-
-
-def received_volume(
-    session: Session, authority_id: int, *, since: datetime, split: datetime
-) -> tuple[int, int]:
-    """The authority's demands received from ``since`` to before ``split``, and from
-    ``split`` on, counted by the hour (:class:`ReceivedVolume`): each bound is taken back to
-    the start of its UTC hour, so the last day may include up to an hour more. Requester
-    verification compares the last day (after ``split``) with the authority's usual volume
-    (before it)."""
-    row = session.execute(
-        _RECEIVED_VOLUME,
-        {
-            "authority_id": authority_id,
-            "since": start_of_hour(since),
-            "split": start_of_hour(split),
-        },
-    ).one()
-    return int(row[0]), int(row[1])
-
-
-# Built once (read on every intake transaction); the sums are 0 when nothing was received.
-_RECENT = ReceivedVolume.hour >= bindparam("split")
-_RECEIVED_VOLUME = select(
-    func.coalesce(func.sum(case((_RECENT, 0), else_=ReceivedVolume.received)), 0),
-    func.coalesce(func.sum(case((_RECENT, ReceivedVolume.received), else_=0)), 0),
-).where(
-    ReceivedVolume.authority_id == bindparam("authority_id"),
-    ReceivedVolume.hour >= bindparam("since"),
-)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from typing import Annotated, BinaryIO
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
 
 from dueprocess.accounts.permissions import Permission
@@ -16,70 +15,14 @@ from dueprocess.demands import callbacks, service as demands
 from dueprocess.demands.models import DemandStatus
 from dueprocess.demands.schemas import DemandOut, DemandSummary
 from dueprocess.policy import service as policy
-from dueprocess.web.auth import BearerToken, requires, requires_later, requires_page
-from dueprocess.web.coalesce import Submission, intake_writer
-from dueprocess.web.deps import TEMPLATES, body_by_ref, runtime_of, unit_of_work
+from dueprocess.web.auth import requires, requires_page
+from dueprocess.web.deps import TEMPLATES, runtime_of, unit_of_work
 
 api = APIRouter(prefix="/api/v1", tags=["demands"])
 pages = APIRouter(include_in_schema=False)
 
-SubmitToken = Annotated[BearerToken, Depends(requires_later(Permission.DEMANDS_SUBMIT))]
 ReadGrant = Annotated[Principal, Depends(requires(Permission.DEMANDS_READ))]
 PageReadGrant = Annotated[Principal, Depends(requires_page(Permission.DEMANDS_READ))]
-
-EXAMPLE = {
-    "authority": "hkpf-nsd",
-    "jurisdiction": "HK",
-    "reference": "NSD/202007/1234",
-    "kind": "removal",
-    "legal_process": "administrative-order",
-    "legal_basis": {
-        "instrument": "Implementation Rules for Article 43 of the National Security Law",
-        "article": "Schedule 4",
-    },
-    "summary": "Remove messages likely to constitute an offence endangering national security",
-    "received_at": "2020-07-07T09:30:00+08:00",
-    "deadline": "2020-07-08T09:30:00+08:00",
-    "penalty": "Fine of HK$100,000 and imprisonment for six months",
-    "targets": [{"type": "content", "id": "https://microblog.demo/@hk_student_union/12"}],
-    "idempotency_key": "NSD-202007-1234",
-}
-
-
-@api.post(
-    "/demands",
-    response_model=DemandOut,
-    status_code=201,
-    summary="Submit a demand",
-    # The body is read by the handler and validated by the intake writer after the token
-    # (see submit_demand), so FastAPI is told its shape here; web/app.py publishes DemandIn.
-    openapi_extra=body_by_ref("DemandIn", {"hong-kong-removal": {"value": EXAMPLE}}),
-    responses={
-        200: {"description": "An identical earlier submission (same idempotency key and body)"},
-        413: {"description": "Body over the size limit"},
-        422: {"description": "Bad input: every bad field is listed; nothing was written"},
-    },
-)
-async def submit_demand(
-    request: Request,
-    response: Response,
-    token: SubmitToken,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-) -> DemandOut:
-    """Record a demand. Retrying with the same ``Idempotency-Key`` (header or field) and the
-    same body returns the first result with status 200; the same key with another body is 422.
-    """
-    # Checked, validated and written by the worker's intake writer, in one transaction with
-    # whatever else is being submitted right now (web/coalesce.py); the answer comes after
-    # that commit. The body is validated there, after the token: 401 and 403 come before 422.
-    body = await request.body()
-    submission = Submission(token.raw, token.authorise, body, idempotency_key)
-    accepted = await asyncio.wrap_future(intake_writer(request).submit(submission))
-    if not accepted.created:
-        response.status_code = 200
-    response.headers["Location"] = f"/api/v1/demands/{accepted.demand.id}"
-    return accepted.demand
-
 
 @api.get("/demands", response_model=list[DemandSummary], summary="List demands, newest first")
 def list_demands(

@@ -1,19 +1,16 @@
 """The demands domain's operations: plain functions taking a session; the caller commits.
 
 This module is the domain's one entry point for other domains, the web and the CLI. Intake
-itself lives in :mod:`dueprocess.demands.intake` and the read models in
+itself lives in :mod:`dueprocess.intake.record` and the read models in
 :mod:`dueprocess.demands.queries`; both are re-exported here.
 """
 
 from __future__ import annotations
 
-import random
-from collections import Counter
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any, BinaryIO, cast
 
-from sqlalchemy import Table, bindparam, func, select, text
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from dueprocess import inserts
@@ -21,23 +18,8 @@ from dueprocess.audit import service as audit
 from dueprocess.authorities import service as authorities
 from dueprocess.authorities.models import Authority
 from dueprocess.authorities.verification import Verification
-from dueprocess.clock import start_of_hour
-from dueprocess.db import UTCDateTime
 from dueprocess.demands import callbacks, states
-from dueprocess.demands.documents import DocumentStore
-from dueprocess.demands.intake import (
-    Checked as Checked,
-    Submitted as Submitted,
-    check as check,
-    idempotency_conflict as idempotency_conflict,
-    new_demand_values as new_demand_values,
-    record_upload as record_upload,
-    request_hash as request_hash,
-    subject_of as subject_of,
-    submitted_data as submitted_data,
-)
 from dueprocess.demands.models import (
-    STRIPES,
     Demand,
     DemandStatus,
     Document,
@@ -55,12 +37,12 @@ from dueprocess.demands.queries import (
     jurisdiction_counts as jurisdiction_counts,
     open_groups as open_groups,
     received_counts as received_counts,
-    received_volume as received_volume,
 )
 from dueprocess.demands.schemas import (
     DemandOut,
     DemandSummary,
 )
+from dueprocess.documents.store import DocumentStore
 from dueprocess.errors import Conflict, InvalidInput, NotFound
 
 
@@ -211,49 +193,23 @@ def insert_new(
 ) -> None:
     """Write new demands given as rows, with their targets, documents and replies: one
     INSERT (PostgreSQL: COPY) per table. Ids are the caller's (:func:`allocate_ids`). The
-    caller then counts them in the authorities' volume (:func:`count_received`) as the last
-    write before its commit."""
+    caller then counts them in the authorities' volume
+    (:func:`dueprocess.authorities.volume.count_received`) as the last write before its commit."""
     inserts.insert_rows(session, Demand, demands)
     inserts.insert_rows(session, Target, targets)
     inserts.insert_rows(session, Document, documents)
     inserts.insert_rows(session, Reply, replies)
 
 
-def count_received(session: Session, received: list[tuple[int, datetime]]) -> None:
-    """Add demands (authority id, time of receipt) to ``received_volume``: one upsert for
-    all, into one of the hour's stripes picked at random (:class:`ReceivedVolume`), in a
-    fixed order so concurrent writers lock rows alike. A writer holds its rows until it
-    commits, so this is best the last write before the commit."""
-    if not received:
-        return
-    # Demands of a group share their time of receipt: work out each distinct hour once.
-    hours = Counter(received)
-    rows = Counter[tuple[int, datetime]]()
-    for (authority_id, at), n in hours.items():
-        rows[(authority_id, start_of_hour(at))] += n
-    stripe = random.randrange(STRIPES)  # noqa: S311 - spreads writers, no secret
-    session.execute(
-        _COUNT_RECEIVED,
-        [
-            {"authority_id": a, "hour": h, "stripe": stripe, "received": n}
-            for (a, h), n in sorted(rows.items())
-        ],
-    )
-
-
-# One statement text for both databases (SQLite has had ON CONFLICT since 3.24); built once,
-# where SQLAlchemy's upsert construct compiled anew on every call (a millisecond a batch).
-_COUNT_RECEIVED = text(
-    "INSERT INTO received_volume (authority_id, hour, stripe, received)"
-    " VALUES (:authority_id, :hour, :stripe, :received)"
-    " ON CONFLICT (authority_id, hour, stripe)"
-    " DO UPDATE SET received = received_volume.received + excluded.received"
-).bindparams(bindparam("hour", type_=UTCDateTime(timezone=True)))
-
-
 def allocate_ids(session: Session, count: int) -> list[int]:
     """Ids for ``count`` demands about to be written as rows (:func:`insert_new`)."""
     return inserts.allocate_ids(session, cast(Table, Demand.__table__), count)
+
+
+def subject_of(demand: Demand) -> str:
+    """The audit subject of a stored demand (intake writes its rows with their ids)."""
+    assert demand.id is not None, "a demand is audited once it is written"
+    return f"demand:{demand.id}"
 
 
 def record_view(session: Session, demand: Demand, *, actor: str, via: str) -> None:

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from dueprocess import flow
 from dueprocess.accounts import service as accounts
 from dueprocess.accounts.models import Role
 from dueprocess.accounts.schemas import AccountIn
@@ -25,6 +24,7 @@ from dueprocess.connectors.demo.connector import open_session
 from dueprocess.demands.models import Channel
 from dueprocess.demands.schemas import DemandIn
 from dueprocess.demo import scenario
+from dueprocess.intake import flow
 from dueprocess.policy import service as policy
 from dueprocess.policy.templates import template_text
 from dueprocess.runtime import Runtime

@@ -31,9 +31,9 @@ What a stance does to a demand (``docs/policy.md`` has the table)
     (:mod:`dueprocess.policy.stances`).
 
 Concurrency
-    Activation takes an exclusive PostgreSQL advisory lock and intake (:mod:`dueprocess.flow`)
-    a shared one, before any audit write, so a demand is never evaluated against a version
-    that is being replaced. SQLite serialises writers already.
+    Activation takes an exclusive PostgreSQL advisory lock and intake
+    (:mod:`dueprocess.intake.flow`) a shared one, before any audit write, so a demand is never
+    evaluated against a version that is being replaced. SQLite serialises writers already.
 """
 
 from __future__ import annotations
@@ -413,7 +413,8 @@ def decide_at_intake(
 ) -> IntakeDecision:
     """What the active policy does with a new demand, evaluated at its ``received_at``: the
     evaluation and its :class:`~dueprocess.policy.stances.Effect` on a demand just
-    ``received`` (moves, audit data, reply), as data for :func:`dueprocess.flow.receive_many`,
+    ``received`` (moves, audit data, reply), as data for
+    :func:`dueprocess.intake.flow.receive_many`,
     which writes them (the module docstring has the semantics). Callers take
     :func:`lock_for_intake` first."""
     found = active(session)

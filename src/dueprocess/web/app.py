@@ -84,7 +84,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     from dueprocess.accounts import routes as account_routes
     from dueprocess.audit import routes as audit_routes
     from dueprocess.authorities import routes as authority_routes
-    from dueprocess.demands import batch as demand_batch, entry, portal, routes as demand_routes
+    from dueprocess.demands import routes as demand_routes
+    from dueprocess.intake import batch as demand_batch, entry, portal, routes as intake_routes
     from dueprocess.policy import routes as policy_routes
     from dueprocess.transparency import routes as transparency_routes
 
@@ -101,6 +102,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.add_middleware(CloseRequestSession)
 
     routers = [
+        intake_routes.api,
         demand_routes.api,
         entry.pages,  # before demand_routes.pages, so /demands/new is not read as /demands/{id}
         portal.pages,

@@ -5,15 +5,15 @@ intake lock, the active policy, the authority and its volume, a flush, the audit
 commit. Most of that is per transaction, not per demand, so under load the worker's one
 :class:`IntakeWriter` thread takes every submission waiting at that moment (up to
 ``max_group``) and writes them in one transaction with
-:func:`dueprocess.flow.receive_many`: the checks, verification, policy and audit events of
-:func:`dueprocess.flow.receive`, every table written with one statement for the group.
+:func:`dueprocess.intake.flow.receive_many`: the checks, verification, policy and audit events of
+:func:`dueprocess.intake.flow.receive`, every table written with one statement for the group.
 Each request still gets its own answer, and only after the commit that made its demand
 durable.
 
 Each demand stands on its own:
 
 - a refusal of one (bad input, an unknown token, a missing permission) is that request's
-  answer, and the others are written (:func:`dueprocess.flow.receive_many` refuses an item
+  answer, and the others are written (:func:`dueprocess.intake.flow.receive_many` refuses an item
   before it writes or records anything of it);
 - if anything else goes wrong (an error from the database at insert or commit, such as two
   workers racing on one idempotency key), the whole group is rolled back and each
@@ -47,10 +47,10 @@ from fastapi import Request
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from dueprocess import flow
 from dueprocess.accounts.signin import Principal, check_token
 from dueprocess.demands.schemas import DemandIn, DemandOut
 from dueprocess.errors import DueprocessError, from_validation
+from dueprocess.intake import flow
 from dueprocess.runtime import Runtime
 from dueprocess.web.auth import NotAuthenticated, PermissionDenied
 

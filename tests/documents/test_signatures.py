@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from dueprocess.demands.documents import StoredDocument
 from dueprocess.demands.models import Document
-from dueprocess.demands.signatures import documents_signed, pdf_is_signed
+from dueprocess.documents.signatures import documents_signed, pdf_is_signed
+from dueprocess.documents.store import StoredDocument
 from dueprocess.runtime import Runtime
 from tests import pdfs
 

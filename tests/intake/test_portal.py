@@ -23,9 +23,10 @@ from sqlalchemy.orm import Session
 
 from dueprocess.accounts.passwords import current_code
 from dueprocess.audit import service as audit
-from dueprocess.demands import forms, service as demands
+from dueprocess.demands import service as demands
 from dueprocess.demands.models import Demand, DemandStatus, ReplyKind, Upload
-from dueprocess.demands.portal import document_limit
+from dueprocess.intake import forms
+from dueprocess.intake.portal import document_limit
 from dueprocess.runtime import Runtime
 from tests import factories
 from tests.conftest import LiveServer

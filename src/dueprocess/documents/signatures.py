@@ -9,7 +9,7 @@ signature dictionary into a PDF. That is why requester verification counts a sig
 "signature present, not validated" and gives it little weight
 (:mod:`dueprocess.authorities.verification`).
 
-Files reach here only after :func:`dueprocess.demands.sniff.check_pdf` accepted them at
+Files reach here only after :func:`dueprocess.documents.sniff.check_pdf` accepted them at
 upload (size, encryption, bombs), so this reads them without those limits again; any parse
 failure simply means "no signature found" unless the raw bytes show one.
 """
@@ -19,14 +19,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from pypdf import PdfReader
 from pypdf.generic import IndirectObject
 
-from dueprocess.demands.documents import DocumentStore
-from dueprocess.demands.models import Document
-from dueprocess.demands.sniff import PDF, MiB
+from dueprocess.documents.sniff import PDF, MiB
+from dueprocess.documents.store import DocumentStore
 
 _TYPE_SIG = re.compile(rb"/Type\s*/Sig(?![A-Za-z0-9_.#-])")
 _BYTE_RANGE = re.compile(rb"/ByteRange\s*\[")
@@ -128,7 +127,18 @@ def _items(values: list[object]) -> Iterable[object]:
     return list.__iter__(values)
 
 
-def documents_signed(store: DocumentStore, documents: Iterable[Document]) -> bool | None:
+class Stored(Protocol):
+    """A document as a demand holds it (``demands.models.Document`` is one): its type and
+    the hash it is stored under."""
+
+    @property
+    def media_type(self) -> str: ...
+
+    @property
+    def sha256(self) -> str: ...
+
+
+def documents_signed(store: DocumentStore, documents: Iterable[Stored]) -> bool | None:
     """For requester verification: ``None`` if none of ``documents`` is a PDF, else whether
     any PDF carries a signature (present, not validated). A PDF missing from the store
     counts as unsigned."""

@@ -1,7 +1,7 @@
 """Staff entry: demands that arrive by e-mail, post or fax, typed in by intake staff with the
 original attached. The record says which channel it came by and who sent it.
 
-The same form as the officers' portal (:mod:`dueprocess.demands.portal`), plus the authority
+The same form as the officers' portal (:mod:`dueprocess.intake.portal`), plus the authority
 (from the registry), the channel, the sender and when it was received. Officers are sent to
 the portal's form (303): they submit for their own authority only, and by the portal channel.
 A jurisdiction left empty is the chosen authority's.
@@ -18,9 +18,10 @@ from starlette.concurrency import run_in_threadpool
 from dueprocess.accounts.permissions import Permission
 from dueprocess.accounts.signin import Principal
 from dueprocess.authorities import service as authorities
-from dueprocess.demands import forms
 from dueprocess.demands.models import Channel
-from dueprocess.demands.portal import (
+from dueprocess.errors import InvalidInput
+from dueprocess.intake import forms
+from dueprocess.intake.portal import (
     Post,
     choose_again,
     form_context,
@@ -29,7 +30,6 @@ from dueprocess.demands.portal import (
     store_upload,
     submit,
 )
-from dueprocess.errors import InvalidInput
 from dueprocess.web.auth import requires_page
 from dueprocess.web.deps import TEMPLATES, runtime_of, unit_of_work
 

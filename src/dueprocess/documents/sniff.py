@@ -3,9 +3,9 @@ declared type is never trusted, because both are theirs to choose.
 
 Two halves: recognising the type from the first bytes (:func:`sniff_media_type`), and the
 checks that need the whole file (:class:`TextCheck`, :func:`image_dimensions`, and the PDF
-checks in :mod:`dueprocess.demands.pdfcheck`). Each refusal is a :class:`DocumentRefused`
+checks in :mod:`dueprocess.documents.pdfcheck`). Each refusal is a :class:`DocumentRefused`
 whose ``reason`` is one sentence a requester can act on. Nothing here touches the store:
-:mod:`dueprocess.demands.documents` streams, stores and re-exports these.
+:mod:`dueprocess.documents.store` streams, stores and re-exports these.
 """
 
 from __future__ import annotations

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from dueprocess.demands import importer
 from dueprocess.demands.models import TargetType
 from dueprocess.demands.schemas import DemandIn
 from dueprocess.errors import FieldError
+from dueprocess.intake import importer
 from tests import factories
 
 HEADER = (

@@ -19,14 +19,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from dueprocess.accounts import service as accounts
 from dueprocess.accounts.signin import Principal
 from dueprocess.audit import service as audit
 from dueprocess.authorities import service as authorities
 from dueprocess.clock import utcnow
-from dueprocess.demands import service as demands, signatures
+from dueprocess.demands import service as demands
 from dueprocess.demands.models import Channel, Demand, DemandKind, DemandStatus
 from dueprocess.demands.schemas import DemandIn, DemandOut
+from dueprocess.documents import signatures
 from dueprocess.errors import InvalidInput
+from dueprocess.intake import record
 from dueprocess.policy import service as policy
 from dueprocess.runtime import Runtime
 
@@ -45,7 +48,7 @@ def receive(
     restrict_to_authority: int | None = None,
     uploader_id: int | None = None,
     second_factor: bool = False,
-) -> demands.Submitted:
+) -> record.Submitted:
     """Record one demand and apply the active policy's stance to it, in the caller's
     transaction: :func:`receive_many` for one, with the demand loaded back as a model.
 
@@ -80,7 +83,7 @@ def receive(
     loaded = [selectinload(Demand.targets), selectinload(Demand.documents)]
     demand = session.get(Demand, answer.demand.id, options=loaded)
     assert demand is not None
-    return demands.Submitted(demand, answer.created)
+    return record.Submitted(demand, answer.created)
 
 
 # --- many at once ---------------------------------------------------------------------------
@@ -143,13 +146,13 @@ def receive_many(
     stored = _stored_keys(session, items)
     rows = _Rows(session, runtime)
     answers: list[Received | InvalidInput | None] = []
-    new: list[tuple[int, Incoming, demands.Checked]] = []  # (answer index, item, checks)
+    new: list[tuple[int, Incoming, record.Checked]] = []  # (answer index, item, checks)
     repeats: list[tuple[int, int]] = []  # (answer index, index of the first with its key)
     in_group: dict[tuple[int, str], tuple[str, int]] = {}
     for index, item in enumerate(items):
         data = item.data
         try:
-            checked = demands.check(
+            checked = record.check(
                 session,
                 data,
                 store=runtime.store,
@@ -168,7 +171,7 @@ def receive_many(
         key = (checked.authority.id, data.idempotency_key or "")
         if data.idempotency_key and key in in_group:
             digest, first = in_group[key]
-            answers.append(demands.idempotency_conflict() if digest != checked.digest else None)
+            answers.append(record.idempotency_conflict() if digest != checked.digest else None)
             if digest == checked.digest:
                 repeats.append((index, first))
             continue
@@ -217,7 +220,7 @@ class _Rows:
             tuple[dict[str, Any], audit.Prepared],
         ] = {}
 
-    def arrive(self, new: list[demands.Checked]) -> None:
+    def arrive(self, new: list[record.Checked]) -> None:
         """Count the group's new demands into their authorities' volume, all at once."""
         arriving: dict[int, list[datetime]] = {}
         for checked in new:
@@ -228,7 +231,7 @@ class _Rows:
             )
 
     def assess(
-        self, item: Incoming, checked: demands.Checked
+        self, item: Incoming, checked: record.Checked
     ) -> tuple[dict[str, Any], audit.Prepared]:
         """The requester's assessment (its columns, and its audit data prepared), made once
         per distinct signals in the group."""
@@ -248,7 +251,7 @@ class _Rows:
             verification = authorities.verify_requester(
                 self.session,
                 authority_id=checked.authority.id,
-                officer_account_id=item.officer_id,
+                officer=accounts.officer_standing(self.session, item.officer_id),
                 second_factor=item.second_factor,
                 sender=data.sender,
                 documents_signed=signed,
@@ -261,7 +264,7 @@ class _Rows:
             self._assessed[signals] = found
         return found
 
-    def decide(self, data: DemandIn, checked: demands.Checked) -> _Stance:
+    def decide(self, data: DemandIn, checked: record.Checked) -> _Stance:
         """The policy's stance on this item (:func:`policy.decide_at_intake`), worked out
         once per distinct facts."""
         facts = (
@@ -284,9 +287,9 @@ class _Rows:
             stance = self._decisions[facts] = _Stance.of(decision)
         return stance
 
-    def add(self, item: Incoming, checked: demands.Checked, demand_id: int) -> Received:
+    def add(self, item: Incoming, checked: record.Checked, demand_id: int) -> Received:
         session, data, now = self.session, item.data, self.now
-        values = demands.new_demand_values(
+        values = record.new_demand_values(
             checked, data, channel=item.channel, officer_id=item.officer_id
         )
         values["id"] = demand_id
@@ -296,7 +299,7 @@ class _Rows:
             actor=item.actor,
             action="demand.submitted",
             subject=subject,
-            data=demands.submitted_data(checked, data, item.channel),
+            data=record.submitted_data(checked, data, item.channel),
             at=now,
         )
         columns, assessed = self.assess(item, checked)
@@ -384,7 +387,7 @@ class _Rows:
             replies=self.replies,
         )
         policy.record_evaluations(session, self.evaluations)
-        demands.count_received(
+        authorities.count_received(
             session, [(d["authority_id"], d["received_at"]) for d in self.demands]
         )
 

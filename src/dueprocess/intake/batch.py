@@ -29,14 +29,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from dueprocess import flow
 from dueprocess.accounts.permissions import Permission
 from dueprocess.accounts.signin import Principal, check_token
 from dueprocess.demands import service as demands
-from dueprocess.demands.documents import DocumentRefused
-from dueprocess.demands.routes import EXAMPLE, SubmitToken
 from dueprocess.demands.schemas import DemandIn, DemandOut
+from dueprocess.documents.store import DocumentRefused
 from dueprocess.errors import Conflict, FieldError, InvalidInput, from_validation
+from dueprocess.intake import flow, record
+from dueprocess.intake.routes import EXAMPLE, SubmitToken
 from dueprocess.runtime import Runtime
 from dueprocess.web.auth import BearerToken, requires
 from dueprocess.web.coalesce import intake_writer
@@ -314,7 +314,7 @@ def upload_document(
     finally:
         file.file.close()
     with unit_of_work(request) as session:
-        demands.record_upload(session, stored, account_id=me.account_id, actor=me.actor)
+        record.record_upload(session, stored, account_id=me.account_id, actor=me.actor)
     return UploadOut(
         sha256=stored.sha256,
         size=stored.size,

@@ -7,19 +7,19 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.orm import Session
 
-from dueprocess import flow
 from dueprocess.audit import service as audit
 from dueprocess.demands import service as demands
 from dueprocess.demands.models import Channel, DemandStatus, ReplyKind
 from dueprocess.demands.schemas import DemandIn
 from dueprocess.errors import InvalidInput
+from dueprocess.intake import flow, record
 from dueprocess.policy import service as policy
 from dueprocess.policy.templates import template_text
 from dueprocess.runtime import Runtime
 from tests import factories
 
 
-def _receive(session: Session, runtime: Runtime, **changes: object) -> demands.Submitted:
+def _receive(session: Session, runtime: Runtime, **changes: object) -> record.Submitted:
     data = DemandIn.model_validate(factories.body(**changes))
     return flow.receive(session, runtime, data, channel=Channel.EMAIL, actor="test")
 

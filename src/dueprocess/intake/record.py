@@ -1,9 +1,8 @@
 """Intake: recording a demand as submitted, once, with its targets and documents.
 
 Every channel (API, portal, staff entry, import, the demo loader) reaches :func:`check` and
-the row builders here through :func:`dueprocess.flow.receive_many`, so a demand is
-validated, de-duplicated and audited the same way whichever door it came in by. Callers use
-them through :mod:`dueprocess.demands.service`, the domain's one entry point.
+the row builders here through :func:`dueprocess.intake.flow.receive_many`, so a demand is
+validated, de-duplicated and audited the same way whichever door it came in by.
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ from dueprocess.audit import service as audit
 from dueprocess.authorities import service as authorities
 from dueprocess.authorities.models import Authority
 from dueprocess.clock import as_utc, utcnow
-from dueprocess.demands.documents import DocumentRefused, DocumentStore, StoredDocument
 from dueprocess.demands.models import (
     Channel,
     Demand,
@@ -37,6 +35,7 @@ from dueprocess.demands.schemas import (
     DemandIn,
     DocumentIn,
 )
+from dueprocess.documents.store import DocumentRefused, DocumentStore, StoredDocument
 from dueprocess.errors import FieldError, InvalidInput
 from dueprocess.jurisdictions import country_of
 
@@ -45,7 +44,7 @@ _MAX_FUTURE_SECONDS = 300
 
 @dataclass(frozen=True)
 class Submitted:
-    """The outcome of :func:`dueprocess.flow.receive`: the demand, and whether this call
+    """The outcome of :func:`dueprocess.intake.flow.receive`: the demand, and whether this call
     created it (False: a replay of an earlier identical submission)."""
 
     demand: Demand
@@ -79,12 +78,6 @@ def _document_digest(doc: DocumentIn) -> str:
     except (binascii.Error, ValueError):
         return "invalid-base64"
     return hashlib.sha256(raw).hexdigest()
-
-
-def subject_of(demand: Demand) -> str:
-    """The audit subject of a stored demand (intake writes its rows with their ids)."""
-    assert demand.id is not None, "a demand is audited once it is written"
-    return f"demand:{demand.id}"
 
 
 @dataclass(frozen=True)

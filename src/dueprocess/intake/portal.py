@@ -7,9 +7,9 @@ who hold the same permissions are sent to the staff pages instead (303): ``/port
 ``/demands``, the form to staff entry (``/demands/new``), a demand to ``/demands/{id}``; a
 post from staff to a portal route changes nothing and is sent to the same place.
 
-Also here, because staff entry (:mod:`dueprocess.demands.entry`) shares them: reading a
+Also here, because staff entry (:mod:`dueprocess.intake.entry`) shares them: reading a
 demand form post, streaming its upload into the document store, and submitting through
-:func:`dueprocess.flow.receive` in one transaction.
+:func:`dueprocess.intake.flow.receive` in one transaction.
 
 Uploads are never read whole: Starlette spools a multipart file to disk past 1 MiB, the
 app's ``BodySizeLimit`` caps the request, and the file object is handed to the store, which
@@ -27,15 +27,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from dueprocess import flow
 from dueprocess.accounts.permissions import Permission
 from dueprocess.accounts.signin import Principal
 from dueprocess.authorities import service as authorities
-from dueprocess.demands import forms, service as demands, states
-from dueprocess.demands.documents import DocumentRefused, StoredDocument, format_size
+from dueprocess.demands import service as demands, states
 from dueprocess.demands.models import Channel, DemandStatus
 from dueprocess.demands.schemas import DocumentIn
+from dueprocess.documents.store import DocumentRefused, StoredDocument, format_size
 from dueprocess.errors import Conflict, InvalidInput, NotFound
+from dueprocess.intake import flow, forms, record
 from dueprocess.policy import service as policy
 from dueprocess.runtime import Runtime
 from dueprocess.web.auth import requires_page
@@ -152,7 +152,7 @@ def submit(
     with unit_of_work(request) as session:
         # flow.receive takes this lock too; it must come before the upload's audit event.
         policy.lock_for_intake(session)
-        demands.record_upload(session, stored, account_id=me.account_id, actor=me.actor)
+        record.record_upload(session, stored, account_id=me.account_id, actor=me.actor)
         result = flow.receive(
             session,
             runtime,

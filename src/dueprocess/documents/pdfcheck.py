@@ -1,6 +1,6 @@
 """The PDF checks of an upload: encrypted, malformed, or built to expand beyond the limits
 (a decompression bomb, a page tree that loops or multiplies). Bounded in memory and time;
-see :class:`~dueprocess.demands.sniff.UploadLimits`.
+see :class:`~dueprocess.documents.sniff.UploadLimits`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pypdf.errors import LimitReachedError
 from pypdf.filters import decode_stream_data
 from pypdf.generic import IndirectObject, StreamObject
 
-from dueprocess.demands.sniff import (
+from dueprocess.documents.sniff import (
     DEFAULT_LIMITS,
     DocumentRefused,
     MiB,

@@ -15,10 +15,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from dueprocess.authorities import service as authorities
+from dueprocess.authorities.models import STRIPES, ReceivedVolume
 from dueprocess.clock import start_of_hour
 from dueprocess.db import make_engine
-from dueprocess.demands import service as demands
-from dueprocess.demands.models import STRIPES, Demand, ReceivedVolume
+from dueprocess.demands.models import Demand
 from dueprocess.migrations import alembic_config, upgrade
 from dueprocess.runtime import Runtime
 from tests import factories
@@ -89,10 +89,8 @@ def test_writers_spread_over_the_stripes_of_an_hour_and_readers_sum_them(
     assert set(stripes) <= set(range(STRIPES))
     assert _volume(session) == _counted(session) == {(1, datetime(2020, 7, 7, 1, tzinfo=UTC)): 40}
     split = datetime(2020, 7, 7, 0, tzinfo=UTC)
-    assert demands.received_volume(session, 1, since=split - timedelta(days=1), split=split) == (
-        0,
-        40,
-    )
+    since = split - timedelta(days=1)
+    assert authorities.received_volume(session, 1, since=since, split=split) == (0, 40)
 
 
 def test_the_last_day_and_the_baseline_are_read_by_the_hour(
@@ -101,10 +99,10 @@ def test_the_last_day_and_the_baseline_are_read_by_the_hour(
     _submit_across_hours(session, runtime)
     split = datetime(2020, 7, 8, 15, 45, tzinfo=UTC)  # the 23:30+08:00 demand is after it
     since = split - timedelta(days=30)
-    assert demands.received_volume(session, 1, since=since, split=split) == (3, 1)
+    assert authorities.received_volume(session, 1, since=since, split=split) == (3, 1)
     # Bounds go back to the start of their hour: 01:59 still counts the 01:00 hour as recent.
     late = datetime(2020, 7, 7, 1, 59, tzinfo=UTC)
-    assert demands.received_volume(session, 1, since=since, split=late) == (0, 4)
+    assert authorities.received_volume(session, 1, since=since, split=late) == (0, 4)
 
 
 def test_a_savepoint_that_rolls_back_takes_its_arrivals_out_of_the_count(

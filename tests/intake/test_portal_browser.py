@@ -16,7 +16,7 @@ from dueprocess.demands import service as demands
 from dueprocess.demands.models import DemandStatus
 from tests import factories
 from tests.conftest import LiveServer
-from tests.demands.test_portal import pdf_bytes, person, read
+from tests.intake.test_portal import pdf_bytes, person, read
 from tests.web.test_pages_browser import browser, sign_in
 
 __all__ = ["browser"]  # the module-scoped Chromium fixture, shared with the staff page tests

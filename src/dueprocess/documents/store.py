@@ -10,7 +10,7 @@ What this module promises (tests in ``tests/demands/test_documents.py`` check ea
 - A requester's file name never becomes a path. Files are named by their hash; the name is
   kept only as a sanitised display name, and a malformed hash never reaches the filesystem.
 - The type is judged by the bytes, never by the name. The checks themselves live in
-  :mod:`dueprocess.demands.sniff`; this module re-exports the ones callers need.
+  :mod:`dueprocess.documents.sniff`; this module re-exports the ones callers need.
 - A PDF a reviewer's viewer could not open safely (encrypted, malformed, a decompression bomb,
   absurdly many pages or objects, nested too deeply) is refused with one sentence saying why,
   fit to show next to the upload field.
@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol, cast
 
-from dueprocess.demands import sniff
-from dueprocess.demands.pdfcheck import check_pdf
-from dueprocess.demands.sniff import (
+from dueprocess.documents import sniff
+from dueprocess.documents.pdfcheck import check_pdf
+from dueprocess.documents.sniff import (
     DEFAULT_LIMITS,
     DocumentRefused,
     MiB,

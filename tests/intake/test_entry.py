@@ -19,7 +19,7 @@ from dueprocess.demands import service as demands
 from dueprocess.demands.models import Demand, Upload
 from tests import factories
 from tests.conftest import LiveServer
-from tests.demands.test_portal import (
+from tests.intake.test_portal import (
     assert_next_to_field,
     count,
     events,

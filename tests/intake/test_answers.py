@@ -9,10 +9,10 @@ import orjson
 import pytest
 from sqlalchemy.orm import Session
 
-from dueprocess import flow
 from dueprocess.demands import service as demands
 from dueprocess.demands.models import Channel
 from dueprocess.demands.schemas import DemandIn, DemandOut
+from dueprocess.intake import flow
 from dueprocess.runtime import Runtime
 from tests import factories
 

@@ -1,5 +1,5 @@
 """The document store's promises, each checked with real bytes (see the module docstring of
-:mod:`dueprocess.demands.documents`)."""
+:mod:`dueprocess.documents.store`)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfWriter
 
-from dueprocess.demands import sniff
-from dueprocess.demands.documents import (
+from dueprocess.documents import sniff
+from dueprocess.documents.store import (
     CHUNK_BYTES,
     DirectoryStore,
     DocumentRefused,
