@@ -8,11 +8,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from dueprocess.accounts import service as accounts, signin
-from dueprocess.accounts.models import Account
+from dueprocess.accounts.models import Account, Role
 from dueprocess.accounts.schemas import AccountIn
 from dueprocess.authorities import service as authorities
 from dueprocess.authorities.models import Authority
 from dueprocess.authorities.schemas import AuthorityIn
+from dueprocess.demands import states
 from dueprocess.demands.models import Channel
 from dueprocess.demands.schemas import DemandIn
 from dueprocess.intake import record
@@ -116,3 +117,8 @@ def token(
 def bearer(raw: str) -> dict[str, str]:
     """The Authorization header for a token."""
     return {"Authorization": f"Bearer {raw}"}
+
+
+#: Every role and the service itself: for tests that move a demand along to set up a case
+#: and are not about who may move it (tests/demands/test_states.py is).
+ANYONE: frozenset[str] = frozenset({*(role.value for role in Role), states.SYSTEM})

@@ -60,6 +60,11 @@ class Conflict(DueprocessError):
     """The request contradicts the stored state (e.g. a state transition not allowed now)."""
 
 
+class NotPermitted(DueprocessError):
+    """The caller's roles do not allow this step here (e.g. a legal reviewer approving, or a
+    reviewer approving their own decision). The message says who may."""
+
+
 def from_validation(errors: Sequence[Mapping[str, Any]]) -> InvalidInput:
     """Turn pydantic's error list (``exc.errors()``) into :class:`InvalidInput`.
 

@@ -85,10 +85,22 @@ def test_call_backs_are_for_emergency_disclosures_only(session: Session, runtime
 
 
 def test_emergency_waits_for_a_confirmed_call_back(session: Session, emergency: Demand) -> None:
-    demands.move(session, emergency, DemandStatus.LEGAL_REVIEW, actor="account:1", reason="triage")
+    demands.move(
+        session,
+        emergency,
+        DemandStatus.LEGAL_REVIEW,
+        actor="account:1",
+        by=factories.ANYONE,
+        reason="triage",
+    )
     with pytest.raises(Conflict) as refused:
         demands.move(
-            session, emergency, DemandStatus.AWAITING_APPROVAL, actor="account:1", reason="ok"
+            session,
+            emergency,
+            DemandStatus.AWAITING_APPROVAL,
+            actor="account:1",
+            by=factories.ANYONE,
+            reason="ok",
         )
     assert "call-back" in str(refused.value)
     assert emergency.status is DemandStatus.LEGAL_REVIEW
@@ -103,7 +115,12 @@ def test_emergency_waits_for_a_confirmed_call_back(session: Session, emergency: 
     )
     with pytest.raises(Conflict):
         demands.move(
-            session, emergency, DemandStatus.AWAITING_APPROVAL, actor="account:1", reason="ok"
+            session,
+            emergency,
+            DemandStatus.AWAITING_APPROVAL,
+            actor="account:1",
+            by=factories.ANYONE,
+            reason="ok",
         )
 
     callbacks.record_callback(
@@ -114,9 +131,30 @@ def test_emergency_waits_for_a_confirmed_call_back(session: Session, emergency: 
         notes="duty superintendent confirmed",
         actor="account:1",
     )
-    demands.move(session, emergency, DemandStatus.AWAITING_APPROVAL, actor="account:1", reason="ok")
-    demands.move(session, emergency, DemandStatus.DECIDED, actor="account:2", reason="approved")
-    demands.move(session, emergency, DemandStatus.ACTING, actor="system", reason="producing")
+    demands.move(
+        session,
+        emergency,
+        DemandStatus.AWAITING_APPROVAL,
+        actor="account:1",
+        by=factories.ANYONE,
+        reason="ok",
+    )
+    demands.move(
+        session,
+        emergency,
+        DemandStatus.DECIDED,
+        actor="account:2",
+        by=factories.ANYONE,
+        reason="approved",
+    )
+    demands.move(
+        session,
+        emergency,
+        DemandStatus.ACTING,
+        actor="system",
+        by=factories.ANYONE,
+        reason="producing",
+    )
     session.commit()
     actions = [e.action for e in audit.for_subject(session, f"demand:{emergency.id}")]
     assert actions == [
@@ -134,8 +172,17 @@ def test_emergency_waits_for_a_confirmed_call_back(session: Session, emergency: 
 def test_other_demands_move_without_a_call_back(session: Session, runtime: Runtime) -> None:
     factories.authority(session)
     removal = factories.submit(session, runtime, factories.body()).demand
-    demands.move(session, removal, DemandStatus.LEGAL_REVIEW, actor="a", reason="triage")
-    demands.move(session, removal, DemandStatus.AWAITING_APPROVAL, actor="a", reason="ok")
+    demands.move(
+        session, removal, DemandStatus.LEGAL_REVIEW, actor="a", by=factories.ANYONE, reason="triage"
+    )
+    demands.move(
+        session,
+        removal,
+        DemandStatus.AWAITING_APPROVAL,
+        actor="a",
+        by=factories.ANYONE,
+        reason="ok",
+    )
     assert removal.status is DemandStatus.AWAITING_APPROVAL
 
 

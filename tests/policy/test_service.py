@@ -321,7 +321,14 @@ def test_a_version_that_says_the_same_again_leaves_a_persons_decision_alone(
 ) -> None:
     activate(session, people, FACEBOOK)
     hk = receive(session, runtime)
-    demands.move(session, hk, DemandStatus.LEGAL_REVIEW, actor="test", reason="reviewer override")
+    demands.move(
+        session,
+        hk,
+        DemandStatus.LEGAL_REVIEW,
+        actor="test",
+        by=factories.ANYONE,
+        reason="reviewer override",
+    )
     session.commit()
     before = events(session)
     result_version = activate(session, people, FACEBOOK.replace("July 2020", "Again, July 2020"))
@@ -405,8 +412,22 @@ def test_a_demand_awaiting_approval_is_paused_through_legal_review(
     session: Session, runtime: Runtime, people: dict[str, str]
 ) -> None:
     demand = receive(session, runtime)
-    demands.move(session, demand, DemandStatus.LEGAL_REVIEW, actor="test", reason="review")
-    demands.move(session, demand, DemandStatus.AWAITING_APPROVAL, actor="test", reason="ready")
+    demands.move(
+        session,
+        demand,
+        DemandStatus.LEGAL_REVIEW,
+        actor="test",
+        by=factories.ANYONE,
+        reason="review",
+    )
+    demands.move(
+        session,
+        demand,
+        DemandStatus.AWAITING_APPROVAL,
+        actor="test",
+        by=factories.ANYONE,
+        reason="ready",
+    )
     session.commit()
     activate(session, people, FACEBOOK)
     demand = demands.get(session, demand.id)
@@ -434,7 +455,14 @@ def test_a_closed_demand_is_not_re_evaluated(
     session: Session, runtime: Runtime, people: dict[str, str]
 ) -> None:
     demand = receive(session, runtime)
-    demands.move(session, demand, DemandStatus.WITHDRAWN, actor="test", reason="withdrawn")
+    demands.move(
+        session,
+        demand,
+        DemandStatus.WITHDRAWN,
+        actor="test",
+        by=factories.ANYONE,
+        reason="withdrawn",
+    )
     session.commit()
     result = policy.approve(
         session,
@@ -502,7 +530,14 @@ def test_whatif_lists_exactly_the_changes_and_missed_deadlines_and_writes_nothin
         session, runtime, reference="undated", deadline=None, received_at="2020-07-02T00:00:00Z"
     )
     closed = receive(session, runtime, reference="closed", received_at="2020-07-03T00:00:00Z")
-    demands.move(session, closed, DemandStatus.WITHDRAWN, actor="test", reason="withdrawn")
+    demands.move(
+        session,
+        closed,
+        DemandStatus.WITHDRAWN,
+        actor="test",
+        by=factories.ANYONE,
+        reason="withdrawn",
+    )
     german = receive(
         session,
         runtime,

@@ -44,6 +44,9 @@ class Principal:
     authority_id: int | None
     permissions: frozenset[Permission]
     via: str  # "session", "token" or "cli"
+    #: Role values: what the demand state table (:mod:`dueprocess.demands.states`) checks a
+    #: move against. Empty (the default) may make no move.
+    roles: frozenset[str] = frozenset()
 
     @property
     def actor(self) -> str:
@@ -58,10 +61,19 @@ class Principal:
 
 def principal_of(account: Account, via: str, scopes: list[str] | None = None) -> Principal:
     """The principal for an account; a scoped token narrows it to ``scopes``."""
-    allowed = permissions_of(accounts.roles_of(account))
+    roles = accounts.roles_of(account)
+    allowed = permissions_of(roles)
     if scopes:
         allowed = allowed & parse_scopes(scopes)
-    return Principal(account.id, account.email, account.kind, account.authority_id, allowed, via)
+    return Principal(
+        account.id,
+        account.email,
+        account.kind,
+        account.authority_id,
+        allowed,
+        via,
+        frozenset(r.value for r in roles),
+    )
 
 
 @dataclass(frozen=True)

@@ -240,6 +240,12 @@ def record(
     )
 
 
+def pending_actions(session: Session) -> list[str]:
+    """The actions of the events recorded in this transaction and not written yet, in order
+    (what a step is about to add to the log; e.g. to check that a move records one event)."""
+    return [p.action for p in session.info.get(_PENDING_KEY, [])]
+
+
 _heads: dict[tuple[str, str, str, bytes], bytes] = {}
 
 

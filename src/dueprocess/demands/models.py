@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -140,6 +141,19 @@ class Demand(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Review (dueprocess.review): what a queue filters and sorts on, on this row so that one
+    # index serves a queue page. ``revision`` counts moves and decision changes: a form
+    # carries the revision it was loaded at and is refused as stale when it differs.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The earlier of the legal deadline and the service's own target for the kind.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    human_rights_required: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    #: Derived from the targets' decisions once decided (``dueprocess.review``).
+    outcome: Mapped[str | None] = mapped_column(String(30))
 
     targets: Mapped[list[Target]] = relationship(
         back_populates="demand", order_by="Target.position", cascade="all, delete-orphan"

@@ -7,7 +7,7 @@ itself lives in :mod:`dueprocess.intake.record` and the read models in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, BinaryIO, cast
 
 from sqlalchemy import Table, func, select
@@ -43,7 +43,7 @@ from dueprocess.demands.schemas import (
     DemandSummary,
 )
 from dueprocess.documents.store import DocumentStore
-from dueprocess.errors import Conflict, InvalidInput, NotFound
+from dueprocess.errors import Conflict, InvalidInput, NotFound, NotPermitted
 
 
 def get(session: Session, demand_id: int, *, authority_id: int | None = None) -> Demand:
@@ -247,22 +247,34 @@ def move(
     to: DemandStatus,
     *,
     actor: str,
+    by: Iterable[str],
     reason: str,
     data: dict[str, Any] | None = None,
 ) -> None:
     """Move ``demand`` to status ``to``: the one place a status changes.
 
-    Refuses (:class:`Conflict`) a move the state table does not allow, and writes the audit
-    event ``demand.<to>`` with the previous status and ``reason``, in the caller's
-    transaction. An emergency disclosure cannot go to approval, decision or action before
-    staff record a confirmed call-back to a registry number (:mod:`.callbacks`).
+    ``by``: the roles the actor holds (role values), or ``[states.SYSTEM]`` when the service
+    moves it (a policy stance). Refuses (:class:`Conflict`) a move the state table does not
+    allow at all, and (:class:`NotPermitted`) one it allows but not to ``by``; otherwise
+    writes the audit event ``demand.<to>`` with the previous status and ``reason``, in the
+    caller's transaction, and counts the move in ``Demand.revision`` (a form loaded before
+    it is then stale). An emergency disclosure cannot go to approval, decision or action
+    before staff record a confirmed call-back to a registry number (:mod:`.callbacks`).
     """
+    which = f"demand {demand.id}" if demand.id is not None else "a new demand"
     if not states.can_move(demand.status, to):
-        which = f"demand {demand.id}" if demand.id is not None else "a new demand"
         raise Conflict(f"{which} cannot move from {demand.status.value} to {to.value}")
+    roles = frozenset(by)
+    if not states.may_move(demand.status, to, roles):
+        allowed = ", ".join(sorted(states.movers(demand.status, to)))
+        raise NotPermitted(
+            f"{which}: moving from {demand.status.value} to {to.value} is for {allowed}, "
+            f"not for {', '.join(sorted(roles)) or 'no role'}"
+        )
     callbacks.check_move(session, demand, to)
     previous = demand.status
     demand.status = to
+    demand.revision = (demand.revision or 0) + 1
     audit.record(
         session,
         actor=actor,
@@ -333,7 +345,13 @@ def open_document(
 
 
 def withdraw(
-    session: Session, demand_id: int, *, authority_id: int | None, actor: str, reason: str
+    session: Session,
+    demand_id: int,
+    *,
+    authority_id: int | None,
+    actor: str,
+    by: Iterable[str],
+    reason: str,
 ) -> Demand:
     """The requester withdraws its demand: :func:`move` to ``withdrawn``, audited with ``reason``.
 
@@ -353,5 +371,5 @@ def withdraw(
     demand = session.scalar(query.execution_options(populate_existing=True))
     if demand is None:
         raise NotFound(f"demand {demand_id}")
-    move(session, demand, DemandStatus.WITHDRAWN, actor=actor, reason=reason)
+    move(session, demand, DemandStatus.WITHDRAWN, actor=actor, by=by, reason=reason)
     return demand

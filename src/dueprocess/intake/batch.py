@@ -354,6 +354,7 @@ def withdraw_demand(
             demand_id,
             authority_id=me.authority_scope,
             actor=me.actor,
+            by=me.roles,
             reason=body.reason or "",
         )
         return demands.to_out(session, demand)

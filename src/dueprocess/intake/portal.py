@@ -364,7 +364,12 @@ def _portal_withdraw(request: Request, me: Principal, demand_id: int, reason: st
             # A status move: wait for any policy activation, as intake does.
             policy.lock_for_intake(session)
             demands.withdraw(
-                session, demand_id, authority_id=me.authority_scope, actor=me.actor, reason=reason
+                session,
+                demand_id,
+                authority_id=me.authority_scope,
+                actor=me.actor,
+                by=me.roles,
+                reason=reason,
             )
     except NotFound:
         return _not_found(request)

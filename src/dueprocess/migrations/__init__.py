@@ -23,6 +23,7 @@ def all_metadata() -> MetaData:
     from dueprocess.db import Base
     from dueprocess.demands import models as _demands  # noqa: F401
     from dueprocess.policy import models as _policy  # noqa: F401
+    from dueprocess.review import models as _review  # noqa: F401
 
     return Base.metadata
 

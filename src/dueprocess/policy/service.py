@@ -55,7 +55,7 @@ from dueprocess.audit import service as audit
 from dueprocess.authorities import service as authorities
 from dueprocess.clock import as_utc, isoformat_z, utcnow
 from dueprocess.db import transaction_memo
-from dueprocess.demands import service as demands
+from dueprocess.demands import service as demands, states
 from dueprocess.demands.models import Demand, DemandStatus
 from dueprocess.errors import Conflict, InvalidInput, NotFound
 from dueprocess.policy import schemas as out
@@ -479,7 +479,15 @@ def _apply(
             )
         for step, recorded in outcome.moves:
             tally.moves[(demand.status.value, step.value)] += 1
-            demands.move(session, demand, step, actor=actor, reason=outcome.reason, data=recorded)
+            demands.move(
+                session,
+                demand,
+                step,
+                actor=actor,
+                by=(states.SYSTEM,),
+                reason=outcome.reason,
+                data=recorded,
+            )
         if outcome.reply is not None:
             tally.replies[outcome.reply[0].value] += 1
             demands.add_reply(session, demand, *outcome.reply)

@@ -40,12 +40,16 @@ def target_status(status: DemandStatus, stance: Stance) -> DemandStatus:
 
 
 def route(status: DemandStatus, target: DemandStatus) -> list[DemandStatus]:
-    """The moves from ``status`` to ``target``: none, one, or two through legal review."""
+    """The moves the policy (:data:`~dueprocess.demands.states.SYSTEM`) makes from ``status``
+    to ``target``: none, one, or two through legal review."""
     if status is target:
         return []
-    if states.can_move(status, target):
+    system = (states.SYSTEM,)
+    if states.may_move(status, target, system):
         return [target]
-    if states.can_move(status, S.LEGAL_REVIEW) and states.can_move(S.LEGAL_REVIEW, target):
+    if states.may_move(status, S.LEGAL_REVIEW, system) and states.may_move(
+        S.LEGAL_REVIEW, target, system
+    ):
         return [S.LEGAL_REVIEW, target]
     raise Conflict(f"no policy move from {status.value} to {target.value}")
 

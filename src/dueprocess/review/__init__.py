@@ -1,0 +1,2 @@
+"""Review: checklists, risk flags, per-target decisions, human-rights sign-offs, four-eyes
+approval, queues and deadlines (docs/review.md)."""
