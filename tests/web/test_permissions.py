@@ -105,6 +105,13 @@ HOLDERS: dict[str, set[str]] = {
         "auditor",
         "admin",
     },
+    "review:triage": {"intake"},
+    "review:legal": {"legal-reviewer"},
+    "review:human-rights": {"human-rights-reviewer"},
+    "decisions:approve": {"approver"},
+    "checklists:propose": {"policy-owner"},
+    "checklists:approve": {"approver", "policy-owner"},
+    "protected:manage": {"human-rights-reviewer"},
 }
 
 

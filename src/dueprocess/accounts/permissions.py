@@ -25,6 +25,15 @@ class Permission(enum.StrEnum):
     ACCOUNTS_MANAGE = "accounts:manage"
     AUTHORITIES_MANAGE = "authorities:manage"
     REPORTS_READ = "reports:read"
+    # Review (docs/review.md). Which moves of a demand each role may make is in
+    # dueprocess.demands.states; these gate the routes and services around them.
+    REVIEW_TRIAGE = "review:triage"
+    REVIEW_LEGAL = "review:legal"
+    REVIEW_HUMAN_RIGHTS = "review:human-rights"
+    DECISIONS_APPROVE = "decisions:approve"
+    CHECKLISTS_PROPOSE = "checklists:propose"
+    CHECKLISTS_APPROVE = "checklists:approve"
+    PROTECTED_MANAGE = "protected:manage"
 
 
 P = Permission
@@ -50,6 +59,16 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     # Verifying officers and recording emergency call-backs: intake's job, and admins'.
     P.AUTHORITIES_MANAGE: frozenset({Role.INTAKE, Role.ADMIN}),
     P.REPORTS_READ: frozenset(_READERS | {Role.ADMIN}),
+    # Claiming and assigning new demands, sending them on to review.
+    P.REVIEW_TRIAGE: frozenset({Role.INTAKE}),
+    P.REVIEW_LEGAL: frozenset({Role.LEGAL_REVIEWER}),
+    P.REVIEW_HUMAN_RIGHTS: frozenset({Role.HUMAN_RIGHTS_REVIEWER}),
+    P.DECISIONS_APPROVE: frozenset({Role.APPROVER}),
+    # Checklists are versioned like policy: a policy owner proposes, someone else approves.
+    P.CHECKLISTS_PROPOSE: frozenset({Role.POLICY_OWNER}),
+    P.CHECKLISTS_APPROVE: frozenset({Role.APPROVER, Role.POLICY_OWNER}),
+    # The list of journalists, activists, lawyers and politicians: human-rights staff keep it.
+    P.PROTECTED_MANAGE: frozenset({Role.HUMAN_RIGHTS_REVIEWER}),
 }
 
 
