@@ -14,6 +14,7 @@ that a stale form is refused. Existing demands get revision 0 and no due time.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 import sqlalchemy as sa
 from alembic import op
@@ -152,6 +153,48 @@ def upgrade() -> None:
         batch_op.create_foreign_key(batch_op.f('fk_demand_assignee_id_account'), 'account', ['assignee_id'], ['id'])
 
     # ### end Alembic commands ###
+    _backfill_due_at()
+
+
+def _backfill_due_at() -> None:
+    """Existing demands are due at the earlier of their deadline and the service's target
+    for their kind (dueprocess.review.deadlines.SERVICE_TARGETS as of this migration)."""
+    hours = {
+        "emergency-disclosure": 4,
+        "preservation": 48,
+        "removal": 72,
+        "geo-restriction": 72,
+        "account-restriction": 72,
+        "user-data": 336,
+        "decryption": 336,
+        "interception": 336,
+    }
+    demand = sa.table(
+        "demand",
+        sa.column("id", sa.Integer),
+        sa.column("kind", sa.String),
+        sa.column("received_at", dueprocess.db.UTCDateTime(timezone=True)),
+        sa.column("deadline", dueprocess.db.UTCDateTime(timezone=True)),
+        sa.column("due_at", dueprocess.db.UTCDateTime(timezone=True)),
+    )
+    bind = op.get_bind()
+    update = demand.update().where(demand.c.id == sa.bindparam("b_id")).values(due_at=sa.bindparam("due"))
+    last = 0
+    while True:  # in pages by id, so a large table is never held in memory at once
+        rows = bind.execute(
+            sa.select(demand.c.id, demand.c.kind, demand.c.received_at, demand.c.deadline)
+            .where(demand.c.id > last)
+            .order_by(demand.c.id)
+            .limit(10_000)
+        ).all()
+        if not rows:
+            return
+        updates = []
+        for demand_id, kind, received_at, deadline in rows:
+            target = received_at + timedelta(hours=hours.get(kind, 336))
+            updates.append({"b_id": demand_id, "due": min(deadline, target) if deadline else target})
+        bind.execute(update, updates)
+        last = rows[-1][0]
 
 
 def downgrade() -> None:
