@@ -62,22 +62,6 @@ def upgrade() -> None:
     with op.batch_alter_table('protected_account', schema=None) as batch_op:
         batch_op.create_index('ix_protected_account_handle', ['handle'], unique=False)
 
-    op.create_table('approval',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('demand_id', sa.Integer(), nullable=False),
-    sa.Column('approved_by', sa.Integer(), nullable=False),
-    sa.Column('approved_at', dueprocess.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('digest', sa.String(length=64), nullable=False),
-    sa.Column('decisions', sa.JSON(), nullable=False),
-    sa.Column('note', sa.Text(), nullable=False),
-    sa.Column('invalidated_at', dueprocess.db.UTCDateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['approved_by'], ['account.id'], name=op.f('fk_approval_approved_by_account')),
-    sa.ForeignKeyConstraint(['demand_id'], ['demand.id'], name=op.f('fk_approval_demand_id_demand')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_approval'))
-    )
-    with op.batch_alter_table('approval', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_approval_demand_id'), ['demand_id'], unique=False)
-
     op.create_table('checklist_answer',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('demand_id', sa.Integer(), nullable=False),
@@ -106,6 +90,39 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('human_rights_signoff', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_human_rights_signoff_demand_id'), ['demand_id'], unique=False)
+
+    op.create_table('review_submission',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('demand_id', sa.Integer(), nullable=False),
+    sa.Column('submitted_by', sa.Integer(), nullable=False),
+    sa.Column('submitted_at', dueprocess.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decisions', sa.JSON(), nullable=False),
+    sa.Column('reply', sa.Text(), nullable=False),
+    sa.Column('digest', sa.String(length=64), nullable=False),
+    sa.Column('closed_at', dueprocess.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['demand_id'], ['demand.id'], name=op.f('fk_review_submission_demand_id_demand')),
+    sa.ForeignKeyConstraint(['submitted_by'], ['account.id'], name=op.f('fk_review_submission_submitted_by_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_submission'))
+    )
+    with op.batch_alter_table('review_submission', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_review_submission_demand_id'), ['demand_id'], unique=False)
+
+    op.create_table('approval',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('demand_id', sa.Integer(), nullable=False),
+    sa.Column('submission_id', sa.Integer(), nullable=False),
+    sa.Column('approved', sa.Boolean(), nullable=False),
+    sa.Column('by', sa.Integer(), nullable=False),
+    sa.Column('at', dueprocess.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('digest', sa.String(length=64), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['by'], ['account.id'], name=op.f('fk_approval_by_account')),
+    sa.ForeignKeyConstraint(['demand_id'], ['demand.id'], name=op.f('fk_approval_demand_id_demand')),
+    sa.ForeignKeyConstraint(['submission_id'], ['review_submission.id'], name=op.f('fk_approval_submission_id_review_submission')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_approval'))
+    )
+    with op.batch_alter_table('approval', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_approval_demand_id'), ['demand_id'], unique=False)
 
     op.create_table('risk_flag',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -217,15 +234,19 @@ def downgrade() -> None:
         batch_op.drop_index('ix_risk_flag_code_demand')
 
     op.drop_table('risk_flag')
+    with op.batch_alter_table('approval', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_approval_demand_id'))
+
+    op.drop_table('approval')
+    with op.batch_alter_table('review_submission', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_review_submission_demand_id'))
+
+    op.drop_table('review_submission')
     with op.batch_alter_table('human_rights_signoff', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_human_rights_signoff_demand_id'))
 
     op.drop_table('human_rights_signoff')
     op.drop_table('checklist_answer')
-    with op.batch_alter_table('approval', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_approval_demand_id'))
-
-    op.drop_table('approval')
     with op.batch_alter_table('protected_account', schema=None) as batch_op:
         batch_op.drop_index('ix_protected_account_handle')
 
