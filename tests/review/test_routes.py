@@ -139,8 +139,10 @@ def test_refusals_over_http_change_nothing(clients: Clients) -> None:
     assert [e["loc"] for e in widened.json()["detail"]] == [
         ["body", "decisions", 0, "narrowing", "data_categories"]
     ]
-    unknown = c.legal.put(_path(c, "/decisions"), json={
-        "revision": state["revision"], "decisions": [{"target_id": 1, "outcome": "maybe"}]})  # fmt: skip
+    maybe = [{"target_id": first, "outcome": "maybe"}]
+    unknown = c.legal.put(
+        _path(c, "/decisions"), json={"revision": state["revision"], "decisions": maybe}
+    )
     assert unknown.status_code == 422
     assert _ok(c.legal.get(_path(c)))["decisions"] == []
     assert c.officer.get(_path(c)).status_code == 403, "review is staff's, not the requester's"
