@@ -77,6 +77,17 @@ DECLARED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/demands/{demand_id}/review/submit"): "review:legal",
     ("POST", "/api/v1/demands/{demand_id}/review/sign-off"): "review:human-rights",
     ("POST", "/api/v1/demands/{demand_id}/review/approval"): "decisions:approve",
+    ("GET", "/review"): "review:read",
+    ("GET", "/review/{queue}"): "review:read",
+    ("GET", "/demands/{demand_id}/review"): "review:read",
+    ("POST", "/demands/{demand_id}/review/claim"): "review:work",
+    ("POST", "/demands/{demand_id}/review/release"): "review:work",
+    ("POST", "/demands/{demand_id}/review/assign"): "review:work",
+    ("POST", "/demands/{demand_id}/review/send"): "review:work",
+    ("POST", "/demands/{demand_id}/review/decisions"): "review:legal",
+    ("POST", "/demands/{demand_id}/review/submit"): "review:legal",
+    ("POST", "/demands/{demand_id}/review/sign-off"): "review:human-rights",
+    ("POST", "/demands/{demand_id}/review/approval"): "decisions:approve",
 }
 
 #: The roles that hold each permission, as the product promises (checked against GRANTS).
