@@ -68,6 +68,12 @@ DECLARED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/policy/versions"): "policy:propose",
     ("POST", "/api/v1/policy/versions/{version_id}/approve"): "policy:approve",
     ("POST", "/api/v1/policy/whatif"): "policy:read",
+    ("GET", "/api/v1/protected-accounts"): "protected:manage",
+    ("POST", "/api/v1/protected-accounts"): "protected:manage",
+    ("POST", "/api/v1/protected-accounts/{entry_id}/remove"): "protected:manage",
+    ("GET", "/protected-accounts"): "protected:manage",
+    ("POST", "/protected-accounts"): "protected:manage",
+    ("POST", "/protected-accounts/{entry_id}/remove"): "protected:manage",
 }
 
 #: The roles that hold each permission, as the product promises (checked against GRANTS).

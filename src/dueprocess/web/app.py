@@ -87,6 +87,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     from dueprocess.demands import routes as demand_routes
     from dueprocess.intake import batch as demand_batch, entry, portal, routes as intake_routes
     from dueprocess.policy import routes as policy_routes
+    from dueprocess.review import protected_routes
     from dueprocess.transparency import routes as transparency_routes
 
     app = FastAPI(
@@ -115,6 +116,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         authority_routes.pages,
         policy_routes.api,
         policy_routes.pages,
+        protected_routes.api,
+        protected_routes.pages,
     ]
     for router in routers:
         app.include_router(router)
