@@ -12,12 +12,18 @@ Matching survives the differences real text has:
   (full-width letters, digits and punctuation become half-width; the ideographic space a
   space), case folding, and Traditional to Simplified with the table the lexicon's own
   twin pairs make (so 光復香港 and 光复香港 and a post mixing both scripts all match).
-- Chinese forms are looked for in the text's *skeleton*: the folded text without spaces,
-  punctuation, symbols, emoji or invisible characters, so 光復香港，時代革命, 光復香港
-  時代革命 and 光復香港、時代革命 are one slogan. Latin letters and digits at a form's ends
-  must not run on into the text's (``721`` is not found in ``17210``).
-- English forms are whole words in order, whatever stands between them: "pray" is not in
-  "spray", "protest" not in "Protestant"; a trailing ``*`` opens a word's end.
+- Chinese forms are looked for in the text's *skeleton*: its letters and digits only.
+  Where a form is written with a break (光復香港，時代革命: a comma), the text may have
+  any punctuation, spaces, symbols or emoji there, or nothing (光復香港 時代革命,
+  光復香港、時代革命, 光復香港時代革命); elsewhere only invisible characters (zero-width
+  spaces, joiners, combining marks) may come between a form's characters, so 道教
+  (Taoism) is not found across the colon of 報道：教會. Latin letters and digits at a
+  form's ends must not run on into the text's (``721`` is not found in ``17210``).
+- English forms are whole words in order: "pray" is not in "spray", "protest" not in
+  "Protestant"; a trailing ``*`` opens a word's end. Between a form's words the text may
+  have spaces or a hyphen (anti-extradition), and any punctuation where the form has some
+  ("five demands, not one less" matches "Five demands. Not one less"), so "free press" is
+  not found in "I'm free. Press the button".
 
 A hit keeps the words as the text wrote them and a snippet around them, for the reviewer.
 Nothing here touches a database, a clock or a connector.
@@ -25,6 +31,7 @@ Nothing here touches a database, a clock or a connector.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping
@@ -91,10 +98,14 @@ class Hit:
 
 @dataclass(frozen=True)
 class _Form:
+    """A compiled form. ``breaks``: the positions (between unit ``i`` and ``i + 1``) where
+    the form as written has punctuation or a space, so the text may have any there."""
+
     entry: Entry
     written: str
     chars: str | None = None  # a Chinese form, folded, as it must appear in the skeleton
     words: tuple[str, ...] | None = None  # an English form, folded, word by word
+    breaks: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -106,7 +117,9 @@ class _Text:
     origin: tuple[int, ...]  # norm index -> original index
     skeleton: str
     bones: tuple[int, ...]  # skeleton index -> norm index
+    hard: tuple[bool, ...]  # skeleton index k -> a visible break between bones k and k+1
     words: tuple[tuple[str, int, int], ...]  # word, norm start, norm end
+    word_hard: tuple[bool, ...]  # word index i -> more than a space or hyphen before i+1
 
 
 def _fold_char(char: str, table: Mapping[str, str]) -> str:
@@ -121,9 +134,24 @@ def _drop_possessive(word: str) -> str:
 
 
 def _is_bone(char: str) -> bool:
-    # Letters, digits and marks stay; punctuation (P*), separators (Z*), symbols and emoji
-    # (S*) and control or invisible characters (C*: zero-width spaces, joiners) go.
-    return unicodedata.category(char)[0] not in "PZSC"
+    # Letters and digits stay; punctuation (P*), separators (Z*), symbols and emoji (S*),
+    # control and invisible characters (C*) and combining marks (M*) go.
+    return unicodedata.category(char)[0] not in "PZSCM"
+
+
+def _is_invisible(char: str) -> bool:
+    # Zero-width spaces and joiners (Cf), combining marks and variation selectors (M*):
+    # nothing a reader sees as a break.
+    category = unicodedata.category(char)
+    return category == "Cf" or category[0] == "M"
+
+
+_SOFT = frozenset(" \t\u00a0-\u2010\u2011")
+
+
+def _is_soft(gap: str) -> bool:
+    """Whether ``gap`` between two words is no more than spaces, hyphens, invisibles."""
+    return all(c in _SOFT or _is_invisible(c) for c in gap)
 
 
 def _prepare(text: str, table: Mapping[str, str]) -> _Text:
@@ -135,8 +163,14 @@ def _prepare(text: str, table: Mapping[str, str]) -> _Text:
             origin.append(index)
     norm = "".join(norm_chars)
     bones = tuple(i for i, c in enumerate(norm) if _is_bone(c))
-    words = tuple((_drop_possessive(m[0]), m.start(), m.end()) for m in _WORD.finditer(norm))
-    return _Text(text, norm, tuple(origin), "".join(norm[i] for i in bones), bones, words)
+    hard = tuple(
+        not all(_is_invisible(c) for c in norm[a + 1 : b]) for a, b in itertools.pairwise(bones)
+    )
+    found = list(_WORD.finditer(norm))
+    words = tuple((_drop_possessive(m[0]), m.start(), m.end()) for m in found)
+    word_hard = tuple(not _is_soft(norm[a.end() : b.start()]) for a, b in itertools.pairwise(found))
+    skeleton = "".join(norm[i] for i in bones)
+    return _Text(text, norm, tuple(origin), skeleton, bones, hard, words, word_hard)
 
 
 def _snippet(text: str, start: int, end: int) -> str:
@@ -169,19 +203,38 @@ class Lexicon:
         out = []
         for script, written_forms in forms.items():
             for written in written_forms:
-                folded = self.fold(written)
-                if _CJK.search(folded):
-                    chars = "".join(c for c in folded if _is_bone(c))
-                    out.append(_Form(entry, written, chars=chars))
-                    continue
-                words = tuple(_drop_possessive(w) for w in _FORM_WORD.findall(folded))
-                if script != "en" or not words or any(w == "*" for w in words):
+                form = self._form(entry, written, script == "en")
+                if form is None:
                     raise LexiconError(
                         f"lexicon entry {entry.id}: {key}.{script}: {written!r} is not a "
-                        + ("Chinese form" if script != "en" else "form of whole words")
+                        + ("form of whole words" if script == "en" else "Chinese form")
                     )
-                out.append(_Form(entry, written, words=words))
+                out.append(form)
         return out
+
+    def _form(self, entry: Entry, written: str, english: bool) -> _Form | None:
+        folded = self.fold(written)
+        if english:
+            found = list(_FORM_WORD.finditer(folded))
+            words = tuple(_drop_possessive(m[0]) for m in found)
+            if _CJK.search(folded) or not words or any(w == "*" for w in words):
+                return None
+            breaks = frozenset(
+                i
+                for i, (a, b) in enumerate(itertools.pairwise(found))
+                if folded[a.end() : b.start()].strip()
+            )
+            return _Form(entry, written, words=words, breaks=breaks)
+        if not _CJK.search(folded):
+            return None
+        chars = ""
+        breaks_at: set[int] = set()
+        for char in folded:
+            if _is_bone(char):
+                chars += char
+            elif chars and not _is_invisible(char):
+                breaks_at.add(len(chars) - 1)
+        return _Form(entry, written, chars=chars, breaks=frozenset(breaks_at))
 
     def find(self, text: str) -> list[Hit]:
         """Every entry's words in ``text``, in the order they appear. Where hits of one code
@@ -215,32 +268,33 @@ class Lexicon:
 def _spans(text: _Text, form: _Form) -> Iterator[tuple[int, int]]:
     """Where ``form`` occurs in ``text``, as (start, end) positions of the original."""
     if form.chars is not None:
-        yield from _chars_spans(text, form.chars)
+        yield from _chars_spans(text, form.chars, form.breaks)
     elif form.words is not None:
-        yield from _words_spans(text, form.words)
+        yield from _words_spans(text, form.words, form.breaks)
 
 
-def _chars_spans(text: _Text, chars: str) -> Iterator[tuple[int, int]]:
+def _chars_spans(text: _Text, chars: str, breaks: frozenset[int]) -> Iterator[tuple[int, int]]:
     at = text.skeleton.find(chars)
     while at >= 0:
         low = text.bones[at]
         high = text.bones[at + len(chars) - 1] + 1
-        if not (
-            (chars[0] in _ASCII_ALNUM and low > 0 and text.norm[low - 1] in _ASCII_ALNUM)
-            or (
-                chars[-1] in _ASCII_ALNUM
-                and high < len(text.norm)
-                and text.norm[high] in _ASCII_ALNUM
-            )
-        ):
+        runs_on = (chars[0] in _ASCII_ALNUM and low > 0 and text.norm[low - 1] in _ASCII_ALNUM) or (
+            chars[-1] in _ASCII_ALNUM and high < len(text.norm) and text.norm[high] in _ASCII_ALNUM
+        )
+        broken = any(text.hard[at + j] for j in range(len(chars) - 1) if j not in breaks)
+        if not (runs_on or broken):
             yield text.origin[low], text.origin[high - 1] + 1
         at = text.skeleton.find(chars, at + 1)
 
 
-def _words_spans(text: _Text, words: tuple[str, ...]) -> Iterator[tuple[int, int]]:
+def _words_spans(
+    text: _Text, words: tuple[str, ...], breaks: frozenset[int]
+) -> Iterator[tuple[int, int]]:
     count = len(words)
     for i in range(len(text.words) - count + 1):
-        if all(_word_matches(text.words[i + j][0], words[j]) for j in range(count)):
+        if all(_word_matches(text.words[i + j][0], words[j]) for j in range(count)) and not any(
+            text.word_hard[i + j] for j in range(count - 1) if j not in breaks
+        ):
             low, high = text.words[i][1], text.words[i + count - 1][2]
             yield text.origin[low], text.origin[high - 1] + 1
 

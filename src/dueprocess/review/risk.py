@@ -288,7 +288,8 @@ def _protected_flags(facts: DemandFacts, matches: Iterable[ProtectedMatch]) -> l
                 (
                     Evidence(
                         f"@{match.handle} is on the list of journalists, activists, lawyers "
-                        f"and politicians staff keep, as a {match.category}",
+                        f"and politicians staff keep, as {_article(match.category)} "
+                        f"{match.category}",
                         f"@{match.handle}",
                         target.identifier,
                     ),
@@ -297,6 +298,10 @@ def _protected_flags(facts: DemandFacts, matches: Iterable[ProtectedMatch]) -> l
             )
         )
     return flags
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
 
 
 def _day(value: datetime) -> str:
@@ -401,4 +406,3 @@ def _period_evidence(
                 )
             )
     return out
-
