@@ -168,12 +168,15 @@ def test_a_target_matched_twice_is_flagged_once() -> None:
 
 def test_content_on_a_subscriber_level_process_is_over_broad() -> None:
     base = facts(account("a"), kind="user-data", data_categories=("subscriber", "content"))
-    for process in ("subpoena", "administrative-order"):
+    for process, named in (
+        ("subpoena", "a subpoena"),
+        ("administrative-order", "an administrative order"),
+    ):
         (flag,) = risk.assess(
             replace(base, legal_process=process, period_start=JULY, period_end=JULY)
         )
         assert (flag.code, flag.level, flag.target) == ("over-broad", FlagLevel.MEDIUM, None)
-        assert flag.summary == f"Asks more than its purpose needs: content on a {process}"
+        assert flag.summary == f"Asks more than its purpose needs: content on {named}"
         assert flag.evidence[0].matched == f"content; {process}"
     for process in ("warrant", "court-order", "emergency", "mlat"):
         assert risk.assess(replace(base, legal_process=process, period_start=JULY)) == []

@@ -313,11 +313,12 @@ def over_broad_flag(facts: DemandFacts, thresholds: Thresholds) -> Flag | None:
     found: list[tuple[str, Evidence]] = []
     categories = set(facts.data_categories)
     if "content" in categories and facts.legal_process in thresholds.subscriber_level:
+        process = facts.legal_process.replace("-", " ")
         found.append(
             (
-                f"content on a {facts.legal_process}",
+                f"content on {_article(process)} {process}",
                 Evidence(
-                    f"content is asked on a {facts.legal_process}, a process that reaches "
+                    f"content is asked on {_article(process)} {process}, a process that reaches "
                     "subscriber records: content needs a warrant or a court order where the "
                     "law requires one",
                     f"content; {facts.legal_process}",
