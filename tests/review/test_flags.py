@@ -222,6 +222,21 @@ def test_a_connector_that_fails_is_shown_as_a_fact_not_a_crash(
     assert not result.human_rights_required
 
 
+@pytest.mark.parametrize(
+    ("error", "shown"),
+    [
+        (TimeoutError("no answer\nTraceback..."), "TimeoutError: no answer"),
+        (
+            ConnectionError("cannot reach postgresql://svc:s3cret@db.internal/users"),
+            "ConnectionError: cannot reach postgresql://***@db.internal/users",
+        ),
+        (RuntimeError(), "RuntimeError"),
+    ],
+)
+def test_a_connectors_error_is_shown_without_its_secrets(error: Exception, shown: str) -> None:
+    assert flags.describe_failure(error) == shown
+
+
 def test_an_unknown_demand_is_not_found(session: Session, runtime: Runtime) -> None:
     with pytest.raises(NotFound):
         flags.compute(session, runtime.connectors, 999_999, actor="test")

@@ -19,6 +19,8 @@ review core to record.
 
 from __future__ import annotations
 
+import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -37,7 +39,10 @@ from dueprocess.demands.models import Demand, Target, TargetType
 from dueprocess.review import protected, risk
 from dueprocess.review.models import FlagLevel, RiskFlag
 
+log = logging.getLogger("dueprocess.review")
+
 COMPUTED = "review.flags_computed"
+_CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.\-]*://)[^\s/@]+@", re.IGNORECASE)
 #: How much of a connector's error a flag quotes.
 _PROBLEM_CHARS = 300
 
@@ -86,8 +91,16 @@ def look_up(manager: pluggy.PluginManager, target: Target) -> risk.TargetFacts:
         account = connectors.lookup_account(manager, target.identifier)
         return risk.TargetFacts(facts.type, facts.identifier, account=account)
     except Exception as exc:  # a plugin may raise anything; the reviewer must hear of it
-        problem = f"{type(exc).__name__}: {exc}"[:_PROBLEM_CHARS]
-        return risk.TargetFacts(facts.type, facts.identifier, problem=problem)
+        log.warning("connector failed looking up %s", target.identifier, exc_info=True)
+        return risk.TargetFacts(facts.type, facts.identifier, problem=describe_failure(exc))
+
+
+def describe_failure(exc: BaseException) -> str:
+    """What reviewers are shown of a connector's error: its type and the first line of its
+    message, with any password in a URL masked (the whole error goes to the server log)."""
+    lines = str(exc).strip().splitlines()
+    message = _CREDENTIALS.sub(r"\1***@", lines[0] if lines else "")
+    return f"{type(exc).__name__}: {message}"[:_PROBLEM_CHARS] if message else type(exc).__name__
 
 
 def _handles(target: risk.TargetFacts) -> set[str]:
