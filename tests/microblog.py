@@ -10,7 +10,7 @@ import pytest
 from dueprocess.config import Settings
 from dueprocess.connectors.demo import service as microblog
 from dueprocess.connectors.demo.connector import open_session
-from dueprocess.demo import scenario
+from dueprocess.demo import risk_examples, scenario
 
 #: handle -> (display name, posts): the scenario's own texts.
 POSTS: dict[str, tuple[str, list[str]]] = {
@@ -18,13 +18,13 @@ POSTS: dict[str, tuple[str, list[str]]] = {
         "Student union (demo)",
         [
             scenario.PROTEST_POSTS_ZH[0],
-            scenario.PROTEST_POSTS_HANS[1],
-            scenario.CRITICISM_POSTS_EN[1],
+            risk_examples.PROTEST_POSTS_HANS[1],
+            risk_examples.CRITICISM_POSTS_EN[1],
         ],
     ),
-    "standnews_reporter": ("Reporter, independent outlet", [scenario.JOURNALISM_POSTS[0][0]]),
-    "hk_pastor_lee": ("Pastor Lee", [scenario.RELIGIOUS_POSTS[1][0]]),
-    "causeway_bay_mum": ("Causeway Bay Mum", [t for t, _ in scenario.ORDINARY_POSTS_ZH[:2]]),
+    "standnews_reporter": ("Reporter, independent outlet", [risk_examples.JOURNALISM_POSTS[0][0]]),
+    "hk_pastor_lee": ("Pastor Lee", [risk_examples.RELIGIOUS_POSTS[1][0]]),
+    "causeway_bay_mum": ("Causeway Bay Mum", [t for t, _ in risk_examples.ORDINARY_POSTS_ZH[:2]]),
 }
 
 

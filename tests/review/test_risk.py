@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from dueprocess.connectors.spec import AccountInfo, ContentInfo
-from dueprocess.demo import scenario
+from dueprocess.demo import risk_examples, scenario
 from dueprocess.review import risk
 from dueprocess.review.models import FlagLevel
 from dueprocess.review.risk import DemandFacts, Evidence, ProtectedMatch, TargetFacts
@@ -50,8 +50,8 @@ def codes(flags: list[risk.Flag]) -> list[str]:
 
 
 PROTEST_ZH = [(t, "zh-Hant") for t in scenario.PROTEST_POSTS_ZH]
-PROTEST_HANS = [(t, "zh-Hans") for t in scenario.PROTEST_POSTS_HANS]
-PROTEST_EN = [(t, "en") for t in scenario.PROTEST_POSTS_EN[:3] + scenario.CRITICISM_POSTS_EN]
+PROTEST_HANS = [(t, "zh-Hans") for t in risk_examples.PROTEST_POSTS_HANS]
+PROTEST_EN = [(t, "en") for t in scenario.PROTEST_POSTS_EN[:3] + risk_examples.CRITICISM_POSTS_EN]
 
 
 @pytest.mark.parametrize(("text", "script"), PROTEST_ZH + PROTEST_HANS + PROTEST_EN)
@@ -90,9 +90,9 @@ def test_a_post_with_several_findings_lists_each() -> None:
 @pytest.mark.parametrize(
     ("text", "code"),
     [
-        *[(t, "journalism") for t, _ in scenario.JOURNALISM_POSTS],
+        *[(t, "journalism") for t, _ in risk_examples.JOURNALISM_POSTS],
         (scenario.PROTEST_POSTS_EN[3], "journalism"),
-        *[(t, "religion") for t, _ in scenario.RELIGIOUS_POSTS],
+        *[(t, "religion") for t, _ in risk_examples.RELIGIOUS_POSTS],
     ],
 )
 def test_demo_reporting_and_prayers_raise_journalism_and_religion(text: str, code: str) -> None:
@@ -105,7 +105,7 @@ def test_demo_reporting_and_prayers_raise_journalism_and_religion(text: str, cod
 
 ORDINARY = [
     *scenario.ORDINARY_POSTS,
-    *(t for t, _ in scenario.ORDINARY_POSTS_ZH),
+    *(t for t, _ in risk_examples.ORDINARY_POSTS_ZH),
     "Great match last night, the keeper saved a penalty.",
     "今晚去廟街夜市食煲仔飯。",
     "周末和家人去饮早茶，虾饺很好吃。",

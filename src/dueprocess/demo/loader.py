@@ -24,7 +24,7 @@ from dueprocess.connectors.demo.connector import open_session
 from dueprocess.demands import service as demands
 from dueprocess.demands.models import Channel
 from dueprocess.demands.schemas import DemandIn
-from dueprocess.demo import scenario
+from dueprocess.demo import risk_examples, scenario
 from dueprocess.intake import flow
 from dueprocess.policy import service as policy
 from dueprocess.policy.templates import template_text
@@ -85,7 +85,7 @@ def load_microblog(runtime: Runtime, rng: random.Random) -> dict[str, list[str]]
             accounts_by_handle[handle] = existing or microblog.add_account(
                 mb, handle, name, country, datetime(2019, 1, 1, tzinfo=UTC)
             )
-        for post in [*scenario.posts(rng), *scenario.more_posts()]:
+        for post in [*scenario.posts(rng), *risk_examples.posts()]:
             row = microblog.add_post(
                 mb, accounts_by_handle[post.handle], post.text, post.language, post.posted_at
             )
@@ -116,7 +116,7 @@ def load_policy(session: Session, *, author: str, approver: str) -> None:
 def load_protected(session: Session, *, keeper: str) -> None:
     """Put the scenario's journalist and activists on the protected-accounts list, as a
     human-rights reviewer (``keeper``) would."""
-    for handle, category, note in scenario.PROTECTED_ACCOUNTS:
+    for handle, category, note in risk_examples.PROTECTED_ACCOUNTS:
         protected.add(
             session,
             protected.ProtectedIn(handle=handle, category=category, note=note),
@@ -186,7 +186,8 @@ def load(runtime: Runtime, session: Session, *, seed: int = 2020) -> DemoLogin |
         )
     load_policy(session, author=f"account:{staff.id}", approver=f"account:{approver.id}")
     urls = load_microblog(runtime, rng)
-    for item in scenario.demands(rng, urls):
+    received = [*scenario.demands(rng, urls), *risk_examples.demands(urls)]
+    for item in sorted(received, key=lambda d: str(d.body["received_at"])):
         officer = accounts.get_by_email(session, item.officer_email or "")
         flow.receive(
             session,
