@@ -71,6 +71,8 @@ def test_a_reviewer_keeps_the_list_and_sees_the_flag_it_raises(
     assert "Covered the July 2020 arrests" not in section.inner_text()
     journalism = section.locator("li[data-code=journalism]")
     assert "記者" in journalism.locator("mark").first.inner_text()
+    # On a phone the flags wrap: nothing in them is wider than the screen.
+    assert section.evaluate("el => el.scrollWidth <= el.clientWidth")
 
     page.goto(f"{live_server.url}/protected-accounts")
     page.click("button[aria-label='Remove @standnews_reporter']")

@@ -119,8 +119,8 @@ def demands(post_urls: dict[str, list[str]]) -> list[DemoDemand]:
             "Identify the reporter and produce all their messages",
             {
                 "data_categories": ["subscriber", "content"],
-                "period_start": "2019-01-01T00:00:00+08:00",
-                "period_end": "2020-07-10T00:00:00+08:00",
+                "period_start": "2019-01-01T00:00:00Z",
+                "period_end": "2020-07-10T00:00:00Z",
             },
         ),
         ("removal", "2020-07-22T11:40:00+08:00", content(pastor[:2]), "Remove two posts", {}),
