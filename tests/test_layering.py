@@ -37,7 +37,9 @@ ALLOWED: dict[str, frozenset[str]] = {
         {"audit", "authorities", "accounts", "demands", "documents", "policy", "review", "runtime"}
     ),
 }
-HTTP_MODULES = frozenset({"routes.py", "portal.py", "entry.py", "batch.py"})
+HTTP_MODULES = frozenset(
+    {"routes.py", "pages.py", "portal.py", "entry.py", "batch.py", "protected_routes.py"}
+)
 
 
 def _modules() -> dict[str, Path]:

@@ -88,6 +88,12 @@ DECLARED: dict[tuple[str, str], str] = {
     ("POST", "/demands/{demand_id}/review/submit"): "review:legal",
     ("POST", "/demands/{demand_id}/review/sign-off"): "review:human-rights",
     ("POST", "/demands/{demand_id}/review/approval"): "decisions:approve",
+    ("GET", "/api/v1/protected-accounts"): "protected:manage",
+    ("POST", "/api/v1/protected-accounts"): "protected:manage",
+    ("POST", "/api/v1/protected-accounts/{entry_id}/remove"): "protected:manage",
+    ("GET", "/protected-accounts"): "protected:manage",
+    ("POST", "/protected-accounts"): "protected:manage",
+    ("POST", "/protected-accounts/{entry_id}/remove"): "protected:manage",
 }
 
 #: The roles that hold each permission, as the product promises (checked against GRANTS).

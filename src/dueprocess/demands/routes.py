@@ -15,6 +15,7 @@ from dueprocess.demands import callbacks, service as demands
 from dueprocess.demands.models import DemandStatus
 from dueprocess.demands.schemas import DemandOut, DemandSummary
 from dueprocess.policy import service as policy
+from dueprocess.review import flags as risk_flags
 from dueprocess.web.auth import requires, requires_page
 from dueprocess.web.deps import TEMPLATES, runtime_of, unit_of_work
 
@@ -74,12 +75,13 @@ def demand_page(request: Request, demand_id: int, me: PageReadGrant) -> HTMLResp
         trail = (
             audit.for_subject(session, f"demand:{demand_id}") if me.authority_scope is None else []
         )
-        # Requester verification and call-backs are for staff: shown to a requester they
-        # would tell a forger what gave them away.
+        # Requester verification, call-backs and risk flags are for staff: shown to a
+        # requester they would tell a forger what gave them away, or name who is protected.
         checks = (
             {
                 "verification": callbacks.verification_of(demand),
                 "callback": callbacks.panel(session, demand),
+                "risk": risk_flags.shown(session, demand),
             }
             if me.authority_scope is None
             else {}

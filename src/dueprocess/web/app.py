@@ -87,7 +87,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     from dueprocess.demands import routes as demand_routes
     from dueprocess.intake import batch as demand_batch, entry, portal, routes as intake_routes
     from dueprocess.policy import routes as policy_routes
-    from dueprocess.review import pages as review_pages, routes as review_routes
+    from dueprocess.review import pages as review_pages, protected_routes, routes as review_routes
     from dueprocess.transparency import routes as transparency_routes
 
     app = FastAPI(
@@ -118,6 +118,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         policy_routes.pages,
         review_routes.api,
         review_pages.pages,
+        protected_routes.api,
+        protected_routes.pages,
     ]
     for router in routers:
         app.include_router(router)
