@@ -389,3 +389,35 @@ def test_an_emergency_disclosure_needs_a_confirmed_call_back_before_approval(
                   _targets(session, demand)], me=staff.legal, revision=None)  # fmt: skip
     with pytest.raises(Conflict, match="call-back"):
         review.submit(session, demand.id, me=staff.legal, reply=None, revision=None)
+
+
+def test_a_demand_with_a_high_risk_flag_goes_to_human_rights_review_first(
+    session: Session, runtime: Runtime, staff: Staff
+) -> None:
+    demand = _demand(session, runtime, summary="Posts saying 光復香港，時代革命 and calling a rally")
+    review.send_to_review(
+        session, demand.id, S.LEGAL_REVIEW, me=staff.intake, reason="genuine", revision=None,
+        connectors=runtime.connectors,
+    )  # fmt: skip
+    pending = audit.pending_actions(session)
+    session.commit()
+    assert demand.status is S.HUMAN_RIGHTS_REVIEW
+    assert demand.human_rights_required
+    assert pending == ["review.flags_computed", "demand.human-rights-review"]
+    moved = [e for e in audit.for_subject(session, f"demand:{demand.id}")
+             if e.action == "demand.human-rights-review"][-1]  # fmt: skip
+    assert moved.data["routed"] == "human-rights review is required first"
+    assert "political" in moved.data["high_flags"]
+
+
+def test_a_demand_without_high_flags_goes_where_intake_sends_it(
+    session: Session, runtime: Runtime, staff: Staff
+) -> None:
+    demand = _demand(session, runtime, summary="Subscriber records for a fraud investigation")
+    review.send_to_review(
+        session, demand.id, S.LEGAL_REVIEW, me=staff.intake, reason="genuine", revision=None,
+        connectors=runtime.connectors,
+    )  # fmt: skip
+    session.commit()
+    assert demand.status is S.LEGAL_REVIEW
+    assert not review.requires_human_rights_review(session, demand)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pluggy
 from sqlalchemy.orm import Session
 
 from dueprocess.accounts import service as accounts
@@ -15,7 +16,9 @@ from dueprocess.clock import utcnow
 from dueprocess.demands import service as demands
 from dueprocess.demands.models import Demand, DemandStatus
 from dueprocess.errors import Conflict, InvalidInput
+from dueprocess.review import flags
 from dueprocess.review.guards import load, require_assigned, require_role, subject
+from dueprocess.review.models import FlagLevel
 
 S = DemandStatus
 
@@ -106,10 +109,16 @@ def send_to_review(
     me: Principal,
     reason: str,
     revision: int | None,
+    connectors: pluggy.PluginManager | None = None,
 ) -> Demand:
     """Send the demand on to legal or human-rights review (intake, from ``received``; a
     legal reviewer escalating to human-rights review, which then becomes required). It
-    leaves the sender's hands: the next queue claims it."""
+    leaves the sender's hands: the next queue claims it.
+
+    Entering review from ``received``, the demand's risk flags are computed (through
+    ``connectors``: :func:`dueprocess.review.flags.compute`); when a high flag or an
+    ``escalate`` stance makes human-rights review required, a demand sent to legal review
+    goes to human-rights review instead, and the move says why."""
     if to not in (S.LEGAL_REVIEW, S.HUMAN_RIGHTS_REVIEW):
         raise InvalidInput.one(("to",), "send a demand to legal-review or human-rights-review")
     reason = reason.strip()
@@ -118,10 +127,20 @@ def send_to_review(
     demand = load(session, demand_id, revision=revision)
     if demand.status is not S.RECEIVED:
         require_assigned(demand, me, f"sending it to {to}")
+    elif connectors is not None:
+        flags.compute(session, connectors, demand_id, actor=me.actor)
+        demand = load(session, demand_id, revision=None)
     data: dict[str, Any] = {"assignee": demand.assignee_id}
     if to is S.HUMAN_RIGHTS_REVIEW and not demand.human_rights_required:
         demand.human_rights_required = True
         data["human_rights_required"] = True
+    if to is S.LEGAL_REVIEW and flags.requires_human_rights_review(session, demand):
+        to = S.HUMAN_RIGHTS_REVIEW
+        data["routed"] = "human-rights review is required first"
+        data["high_flags"] = [
+            f.code for f in flags.stored(session, demand.id) if f.level is FlagLevel.HIGH
+        ]
+        data["stance"] = demand.stance
     demands.move(session, demand, to, actor=me.actor, by=me.roles, reason=reason, data=data)
     demand.assignee_id = None
     demand.assigned_at = None

@@ -17,7 +17,7 @@ from dueprocess.clock import utcnow
 from dueprocess.demands import service as demands
 from dueprocess.demands.models import DataCategory, Demand, DemandStatus, ReplyKind, Target
 from dueprocess.errors import Conflict, FieldError, InvalidInput, NotPermitted
-from dueprocess.review import decisions as rules
+from dueprocess.review import decisions as rules, flags
 from dueprocess.review.guards import load, require_assigned, require_role, subject
 from dueprocess.review.models import (
     Approval,
@@ -187,12 +187,6 @@ def latest_signoff(session: Session, demand_id: int) -> HumanRightsSignOff | Non
     return session.scalar(query)
 
 
-def human_rights_required(demand: Demand) -> bool:
-    """Whether the demand may not reach approval without a human-rights sign-off: an
-    ``escalate`` stance, a high-risk flag, or a person sent it there."""
-    return demand.human_rights_required or demand.stance == "escalate"
-
-
 def open_submission(session: Session, demand_id: int) -> Submission | None:
     """The submission awaiting approval or standing as final, if any (not returned)."""
     query = (
@@ -234,7 +228,7 @@ def submit(
     ]
     outcomes = [d.outcome for d in decided]
     complying = any(o in rules.COMPLYING for o in outcomes)
-    if human_rights_required(demand):
+    if flags.requires_human_rights_review(session, demand):
         signed = latest_signoff(session, demand_id)
         if signed is None:
             errors.append(

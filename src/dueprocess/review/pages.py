@@ -27,11 +27,11 @@ from dueprocess.clock import utcnow
 from dueprocess.demands import service as demands
 from dueprocess.demands.models import DataCategory, DemandStatus
 from dueprocess.errors import Conflict, FieldError, InvalidInput, NotFound, NotPermitted
-from dueprocess.review import queries, queues, service as review
+from dueprocess.review import flags, queries, queues, service as review
 from dueprocess.review.decisions import FIELDS, REFUSAL_REASONS, Proposed
 from dueprocess.review.models import Outcome, SignOffVerdict
 from dueprocess.web.auth import requires_page
-from dueprocess.web.deps import TEMPLATES, unit_of_work
+from dueprocess.web.deps import TEMPLATES, runtime_of, unit_of_work
 
 pages = APIRouter(include_in_schema=False)
 
@@ -79,6 +79,7 @@ def _render(
         "categories": shown.data_categories,
         "fields": {c.value: FIELDS[DataCategory(c)] for c in shown.data_categories},
         "mine": demand.assignee_id == me.account_id,
+        "risk": flags.shown(session, demand),
         "colleagues": _colleagues(session, demand.status),
     }
     return TEMPLATES.TemplateResponse(request, "review/show.html", context, status_code=status_code)
@@ -201,9 +202,14 @@ async def send_page(request: Request, demand_id: DemandId, me: PageWork) -> Resp
         if to not in (DemandStatus.LEGAL_REVIEW.value, DemandStatus.HUMAN_RIGHTS_REVIEW.value):
             raise InvalidInput.one(("to",), "choose legal review or human-rights review")
         review.send_to_review(
-            session, demand_id, DemandStatus(to), me=me, reason=_text(form, "reason"),
+            session,
+            demand_id,
+            DemandStatus(to),
+            me=me,
+            reason=_text(form, "reason"),
             revision=revision,
-        )  # fmt: skip
+            connectors=runtime_of(request).connectors,
+        )
 
     return await _step(request, demand_id, me, "send", act)
 

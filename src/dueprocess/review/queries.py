@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from dueprocess.accounts import service as accounts
 from dueprocess.demands.models import Demand, DemandStatus
-from dueprocess.review import deadlines, decisions as rules
+from dueprocess.review import deadlines, decisions as rules, flags
 from dueprocess.review.deciding import (
     current_decisions,
     draft_reply,
@@ -56,7 +56,7 @@ def state(session: Session, demand: Demand, now: datetime) -> ReviewOut:
         revision=demand.revision,
         assignee=_email(session, demand.assignee_id),
         stance=demand.stance,
-        human_rights_required=demand.human_rights_required or demand.stance == "escalate",
+        human_rights_required=flags.requires_human_rights_review(session, demand),
         due_at=due,
         urgency=deadlines.urgency(demand.received_at, due, now).value if due and open_ else None,
         time_left=deadlines.time_left(due, now) if due and open_ else None,

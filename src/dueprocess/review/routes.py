@@ -33,7 +33,7 @@ from dueprocess.review.schemas import (
     SubmitIn,
 )
 from dueprocess.web.auth import requires
-from dueprocess.web.deps import unit_of_work
+from dueprocess.web.deps import runtime_of, unit_of_work
 
 api = APIRouter(prefix="/api/v1/demands/{demand_id}/review", tags=["review"])
 
@@ -110,6 +110,7 @@ def send(request: Request, demand_id: DemandId, body: SendIn, me: Work) -> Revie
             me=me,
             reason=body.reason,
             revision=body.revision,
+            connectors=runtime_of(request).connectors,
         )
         return _state(session, demand_id)
 

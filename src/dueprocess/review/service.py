@@ -32,7 +32,6 @@ from dueprocess.review.deciding import (
     current_decisions as current_decisions,
     decide as decide,
     draft_reply as draft_reply,
-    human_rights_required as human_rights_required,
     latest_signoff as latest_signoff,
     open_submission as open_submission,
     sign_off as sign_off,
@@ -40,4 +39,5 @@ from dueprocess.review.deciding import (
     submit as submit,
     targets_of as targets_of,
 )
+from dueprocess.review.flags import requires_human_rights_review as requires_human_rights_review
 from dueprocess.review.guards import load as load
