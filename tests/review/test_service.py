@@ -394,7 +394,7 @@ def test_an_emergency_disclosure_needs_a_confirmed_call_back_before_approval(
 def test_a_demand_with_a_high_risk_flag_goes_to_human_rights_review_first(
     session: Session, runtime: Runtime, staff: Staff
 ) -> None:
-    demand = _demand(session, runtime, summary="Posts saying 光復香港，時代革命 and calling a rally")
+    demand = _demand(session, runtime, summary="Posts saying 光復香港，時代革命")
     review.send_to_review(
         session, demand.id, S.LEGAL_REVIEW, me=staff.intake, reason="genuine", revision=None,
         connectors=runtime.connectors,
