@@ -209,7 +209,7 @@ def test_path_traversal_name_is_only_a_display_name(store: DirectoryStore, tmp_p
     data = b"Please preserve account 12345.\n"
     stored = store.put(data, "../../etc/passwd")
 
-    assert stored.filename == "passwd"
+    assert stored.filename == "passwd.txt"  # text, so the name says so
     assert files_under(tmp_path) == [store.path_for(hashlib.sha256(data).hexdigest())]
 
 

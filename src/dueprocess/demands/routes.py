@@ -14,6 +14,7 @@ from dueprocess.audit import service as audit
 from dueprocess.demands import callbacks, service as demands
 from dueprocess.demands.models import DemandStatus
 from dueprocess.demands.schemas import DemandOut, DemandSummary
+from dueprocess.documents.names import content_disposition
 from dueprocess.policy import service as policy
 from dueprocess.web.auth import requires, requires_page
 from dueprocess.web.deps import TEMPLATES, runtime_of, unit_of_work
@@ -93,27 +94,43 @@ def demand_page(request: Request, demand_id: int, me: PageReadGrant) -> HTMLResp
 
 
 def _download(request: Request, me: Principal, demand_id: int, sha256: str, via: str) -> Response:
+    """The document's bytes, audited as ``document.downloaded`` only if they are sent.
+
+    The audit event is written in the transaction that finds the document and opens its
+    bytes, and that transaction commits only once the response (status and headers) is
+    built, just before the first byte goes out. A refused or failed attempt (not yours, not
+    stored, any error before the answer) records nothing; a transfer the client abandons
+    half-way stays recorded, since the bytes had begun to leave.
+    """
     runtime = runtime_of(request)
-    with unit_of_work(request) as session:
-        document, handle = demands.open_document(
-            session,
-            runtime.store,
-            demand_id,
-            sha256,
-            actor=me.actor,
-            via=via,
-            authority_id=me.authority_scope,
-        )
-    name = document.filename.replace('"', "")
-    return StreamingResponse(
-        _chunks(handle),
-        media_type=document.media_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Content-Length": str(document.size),
-            "X-Document-SHA256": document.sha256,
-        },
-    )
+    handle: BinaryIO | None = None
+    try:
+        with unit_of_work(request) as session:
+            document, handle = demands.open_document(
+                session,
+                runtime.store,
+                demand_id,
+                sha256,
+                actor=me.actor,
+                via=via,
+                authority_id=me.authority_scope,
+            )
+            response = StreamingResponse(
+                _chunks(handle),
+                media_type=document.media_type,
+                headers={
+                    "Content-Disposition": content_disposition(
+                        document.filename, document.media_type
+                    ),
+                    "Content-Length": str(document.size),
+                    "X-Document-SHA256": document.sha256,
+                },
+            )
+    except BaseException:
+        if handle is not None:
+            handle.close()
+        raise
+    return response
 
 
 def _chunks(handle: BinaryIO) -> Iterator[bytes]:

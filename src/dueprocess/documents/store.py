@@ -1,6 +1,6 @@
 """Documents that come with a demand: checked by content, stored by SHA-256 outside the database.
 
-What this module promises (tests in ``tests/demands/test_documents.py`` check each):
+What this module promises (tests in ``tests/documents/test_store.py`` check each):
 
 - An upload never exhausts memory or disk. It is read in chunks, hashed while it is written to
   a temporary file inside the store, and refused as soon as it passes the byte limit, without
@@ -8,7 +8,8 @@ What this module promises (tests in ``tests/demands/test_documents.py`` check ea
 - Nothing half-written is ever visible. A file appears under its hash only after every check
   has passed (an atomic rename); on a refusal or any error the temporary file is deleted.
 - A requester's file name never becomes a path. Files are named by their hash; the name is
-  kept only as a sanitised display name, and a malformed hash never reaches the filesystem.
+  kept only as a sanitised display name whose extension matches the content
+  (:mod:`dueprocess.documents.names`), and a malformed hash never reaches the filesystem.
 - The type is judged by the bytes, never by the name. The checks themselves live in
   :mod:`dueprocess.documents.sniff`; this module re-exports the ones callers need.
 - A PDF a reviewer's viewer could not open safely (encrypted, malformed, a decompression bomb,
@@ -24,13 +25,13 @@ import os
 import re
 import tempfile
 import time
-import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol, cast
 
 from dueprocess.documents import sniff
+from dueprocess.documents.names import sanitise_filename
 from dueprocess.documents.pdfcheck import check_pdf
 from dueprocess.documents.sniff import (
     DEFAULT_LIMITS,
@@ -156,7 +157,6 @@ class DirectoryStore:
     def put(self, chunks: Source, filename: str, *, max_bytes: int | None = None) -> StoredDocument:
         """Receive, check and store an upload; see :class:`DocumentStore`."""
         limit = self.limits.max_bytes if max_bytes is None else max_bytes
-        display_name = sanitise_filename(filename)
         fd, tmp_name = tempfile.mkstemp(dir=self.root, prefix=_INCOMING_PREFIX, suffix=".part")
         tmp = Path(tmp_name)
         try:
@@ -169,6 +169,7 @@ class DirectoryStore:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+        display_name = sanitise_filename(filename, received.media_type)
         return StoredDocument(received.sha256, received.size, received.media_type, display_name)
 
     def open(self, sha256: str) -> BinaryIO:
@@ -358,34 +359,3 @@ def check_content(path: Path, received: Received, limits: UploadLimits = DEFAULT
             check_pixels("the image", *dimensions, limits)
     elif received.media_type == sniff.PDF:
         check_pdf(path, limits)
-
-
-# --- names --------------------------------------------------------------------------------
-
-_MAX_NAME = 255
-
-
-def sanitise_filename(name: str) -> str:
-    """A requester's file name made safe to display and to store in a 255-character column.
-
-    Keeps the last path component only (either slash), turns whitespace into single spaces,
-    drops control and format characters (including bidirectional overrides that disguise an
-    extension), trims leading and trailing dots and spaces, and shortens to 255 characters
-    keeping a short extension. Falls back to ``document``. The result is still text from a
-    requester: escape it wherever it is shown. It is never used as a path.
-    """
-    name = unicodedata.normalize("NFC", name)
-    name = re.split(r"[/\\]", name)[-1]
-    name = "".join(
-        " " if ch.isspace() else ch
-        for ch in name
-        if ch.isspace() or not unicodedata.category(ch).startswith("C")
-    )
-    name = " ".join(name.split()).strip(". ")
-    if len(name) > _MAX_NAME:
-        stem, dot, extension = name.rpartition(".")
-        if dot and stem and 0 < len(extension) <= 16:
-            name = stem[: _MAX_NAME - len(extension) - 1].rstrip(". ") + "." + extension
-        else:
-            name = name[:_MAX_NAME].rstrip(". ")
-    return name or "document"
