@@ -18,6 +18,7 @@ from dueprocess.documents.names import content_disposition
 from dueprocess.policy import service as policy
 from dueprocess.web.auth import requires, requires_page
 from dueprocess.web.deps import TEMPLATES, runtime_of, unit_of_work
+from dueprocess.web.params import Id, Offset
 
 api = APIRouter(prefix="/api/v1", tags=["demands"])
 pages = APIRouter(include_in_schema=False)
@@ -31,7 +32,7 @@ def list_demands(
     me: ReadGrant,
     status: DemandStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[DemandSummary]:
     """One line per demand."""
     with unit_of_work(request) as session:
@@ -41,7 +42,7 @@ def list_demands(
 
 
 @api.get("/demands/{demand_id}", response_model=DemandOut, summary="One demand")
-def get_demand(request: Request, demand_id: int, me: ReadGrant) -> DemandOut:
+def get_demand(request: Request, demand_id: Id, me: ReadGrant) -> DemandOut:
     """The demand as stored; the view is audited. Another authority's demand is 404."""
     with unit_of_work(request) as session:
         demand = demands.get(session, demand_id, authority_id=me.authority_scope)
@@ -66,7 +67,7 @@ def demand_list_page(
 
 
 @pages.get("/demands/{demand_id}", response_class=HTMLResponse)
-def demand_page(request: Request, demand_id: int, me: PageReadGrant) -> HTMLResponse:
+def demand_page(request: Request, demand_id: Id, me: PageReadGrant) -> HTMLResponse:
     """One demand, with its targets, documents, deadline and penalty, and its audit trail."""
     with unit_of_work(request) as session:
         demand = demands.get(session, demand_id, authority_id=me.authority_scope)
@@ -140,14 +141,14 @@ def _chunks(handle: BinaryIO) -> Iterator[bytes]:
 
 
 @api.get("/demands/{demand_id}/documents/{sha256}", summary="Download a demand's document")
-def download_document_api(request: Request, demand_id: int, sha256: str, me: ReadGrant) -> Response:
+def download_document_api(request: Request, demand_id: Id, sha256: str, me: ReadGrant) -> Response:
     """The document's bytes (audited). Not one of this demand's documents, or not yours: 404."""
     return _download(request, me, demand_id, sha256, "api")
 
 
 @pages.get("/demands/{demand_id}/documents/{sha256}")
 def download_document_page(
-    request: Request, demand_id: int, sha256: str, me: PageReadGrant
+    request: Request, demand_id: Id, sha256: str, me: PageReadGrant
 ) -> Response:
     """The document's bytes, from the demand page (audited)."""
     return _download(request, me, demand_id, sha256, "page")

@@ -41,6 +41,7 @@ from dueprocess.runtime import Runtime
 from dueprocess.web.auth import BearerToken, requires
 from dueprocess.web.coalesce import intake_writer
 from dueprocess.web.deps import body_by_ref, runtime_of, unit_of_work
+from dueprocess.web.params import Id
 
 api = APIRouter(prefix="/api/v1", tags=["demands"])
 
@@ -338,7 +339,7 @@ def upload_document(
 )
 def withdraw_demand(
     request: Request,
-    demand_id: int,
+    demand_id: Id,
     me: SubmitGrant,
     body: Annotated[
         WithdrawIn,
