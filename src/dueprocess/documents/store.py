@@ -344,7 +344,8 @@ def check_content(path: Path, received: Received, limits: UploadLimits = DEFAULT
     """Check a received file beyond its first bytes; raise :class:`DocumentRefused` if unfit.
 
     Text must be UTF-8 without NULs to the end; an e-mail must hold no NUL; an image must
-    not declare more than ``limits.max_image_pixels``; a PDF must pass :func:`check_pdf`.
+    not declare more than ``limits.max_image_pixels`` (a TIFF, in each of its images, and
+    its size must be readable); a PDF must pass :func:`check_pdf`.
     """
     if received.media_type == sniff.TEXT:
         problem = sniff.check_text(read_chunks(path))
@@ -353,9 +354,26 @@ def check_content(path: Path, received: Received, limits: UploadLimits = DEFAULT
     elif received.media_type == sniff.EMAIL:
         if any(b"\x00" in chunk for chunk in read_chunks(path)):
             refuse("the e-mail contains NUL bytes, which e-mail never does", code="malformed")
+    elif received.media_type == sniff.TIFF:
+        _check_tiff(path, limits)
     elif received.media_type in sniff.IMAGE_MEDIA_TYPES:
         dimensions = sniff.image_dimensions(received.head)
         if dimensions is not None:
             check_pixels("the image", *dimensions, limits)
     elif received.media_type == sniff.PDF:
         check_pdf(path, limits)
+
+
+def _check_tiff(path: Path, limits: UploadLimits) -> None:
+    with path.open("rb") as stream:
+        images = sniff.tiff_dimensions(stream)
+    if not images:
+        refuse("the TIFF image is damaged: its size cannot be read", code="malformed")
+    if len(images) > sniff.MAX_TIFF_IMAGES:
+        refuse(
+            f"the TIFF holds more than {sniff.MAX_TIFF_IMAGES:,} images; send it in parts",
+            code="too-complex",
+        )
+    for number, (width, height) in enumerate(images, start=1):
+        what = "the image" if len(images) == 1 else f"image {number} of the TIFF"
+        check_pixels(what, width, height, limits)
