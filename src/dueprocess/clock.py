@@ -9,10 +9,11 @@ naming its field, never left to fail later as an :class:`OverflowError`.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
 
 def utcnow() -> datetime:
@@ -38,8 +39,27 @@ def as_utc(value: datetime) -> datetime:
         ) from None
 
 
-Instant = Annotated[AwareDatetime, AfterValidator(as_utc)]
-"""An input date and time: with an offset, converted to UTC on the way in (see the module)."""
+_ISO_DATE = re.compile(r"\s*[+-]?\d{4,}-")
+
+
+def _not_a_number(value: object) -> object:
+    """Refuse what pydantic would read as seconds since 1970 (``0``, ``"1594085400"``): a
+    number carries no offset, and ``"received_at": 0`` is a mistake, not 1970."""
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError(
+            "must be an ISO 8601 date and time with its offset, such as 2020-07-07T09:30:00+08:00"
+        )
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(
+            "must be an ISO 8601 date and time with its offset, such as "
+            "2020-07-07T09:30:00+08:00, not a number"
+        )
+    return value
+
+
+Instant = Annotated[AwareDatetime, BeforeValidator(_not_a_number), AfterValidator(as_utc)]
+"""An input date and time: ISO 8601 with an offset (a number is refused), converted to UTC on
+the way in (see the module)."""
 
 
 def isoformat_z(value: datetime) -> str:

@@ -92,9 +92,7 @@ def test_api_and_batch_refuse_each_date_field_naming_it(
     assert count(session, Demand.id) == 0
 
 
-def test_what_if_refuses_an_instant_out_of_range(
-    live_server: LiveServer, session: Session
-) -> None:
+def test_what_if_refuses_an_instant_out_of_range(live_server: LiveServer, session: Session) -> None:
     raw = factories.token(session, "owner@example.org", ["policy-owner"])
     session.commit()
     with httpx.Client(base_url=live_server.url, headers=factories.bearer(raw)) as http:
@@ -145,3 +143,13 @@ def test_import_refuses_the_row_naming_the_column() -> None:
     assert line == 2
     assert isinstance(parsed, list)
     assert [e.loc for e in parsed] == [("gag_order_until",)]
+
+
+@pytest.mark.parametrize("value", [0, 1594085400, "1594085400", 1.5])
+def test_a_number_is_not_a_time(http: httpx.Client, session: Session, value: object) -> None:
+    """Pydantic would read a number as seconds since 1970, in UTC: a time must say its
+    offset, so a number is refused (schemathesis found ``"received_at": 0`` accepted)."""
+    answer = http.post("/api/v1/demands", json=factories.body(received_at=value))
+    assert answer.status_code == 422, answer.text
+    assert [e["loc"] for e in answer.json()["detail"]] == [["body", "received_at"]]
+    assert count(session, Demand.id) == 0
