@@ -19,8 +19,8 @@ from dueprocess.demands.models import Demand, Upload
 from dueprocess.errors import InvalidInput
 from dueprocess.runtime import Runtime
 from tests import factories, pdfs
-from tests.documents.test_store import png, tiff
 from tests.conftest import LiveServer
+from tests.documents.test_store import png, tiff
 
 MiB = 1024 * 1024
 

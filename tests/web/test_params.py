@@ -73,15 +73,28 @@ def test_api_ids_past_the_database_range_are_422_naming_the_parameter(
     api: httpx.Client, method: str, path: str, name: str
 ) -> None:
     body = {"reason": "closed"} if method == "POST" else None
-    for n in (TOO_BIG, 10**30, -1):
+    for n in (TOO_BIG, 10**30, 0 if name != "offset" else -1):
         answer = api.request(method, path.format(n=n), json=body)
         assert answer.status_code == 422, (n, answer.text)
         (problem,) = answer.json()["detail"]
         assert problem["loc"][-1] == name
         assert problem["loc"][0] in ("path", "query")
     if name != "offset":
-        # The largest id is well formed: it names nothing, so it is not found.
+        # The largest id is well formed: it names nothing, so it is not found; a path whose
+        # id is not a number at all names no route.
         assert api.request(method, path.format(n=MAX_ID), json=body).status_code == 404
+        assert api.request(method, path.format(n="-1"), json=body).status_code == 404
+        assert api.request(method, path.format(n="abc"), json=body).status_code == 404
+
+
+def test_a_path_of_another_route_is_not_read_as_an_id(api: httpx.Client) -> None:
+    """``/api/v1/demands/batch`` is the batch route (POST only), not demand "batch"."""
+    answer = api.get("/api/v1/demands/batch")
+    assert answer.status_code == 405, answer.text
+    assert answer.headers["allow"] == "POST"
+    both = api.request("OPTIONS", "/api/v1/demands")
+    assert both.status_code == 405
+    assert both.headers["allow"] == "GET, POST"
 
 
 @pytest.fixture

@@ -84,7 +84,7 @@ def authority_page(request: Request, slug: str, me: PageReadGrant) -> HTMLRespon
     )
 
 
-@pages.post("/authorities/{slug}/officers/{account_id}/verify")
+@pages.post("/authorities/{slug}/officers/{account_id:int}/verify")
 def verify_officer(
     request: Request,
     slug: str,
@@ -106,7 +106,7 @@ def verify_officer(
     return RedirectResponse(f"{back}#officers", status_code=303)
 
 
-@pages.post("/demands/{demand_id}/callbacks")
+@pages.post("/demands/{demand_id:int}/callbacks")
 def record_callback(
     request: Request,
     demand_id: Id,

@@ -15,6 +15,7 @@ from dueprocess.demands import callbacks, service as demands
 from dueprocess.demands.models import DemandStatus
 from dueprocess.demands.schemas import DemandOut, DemandSummary
 from dueprocess.documents.names import content_disposition
+from dueprocess.documents.sniff import ALLOWED_MEDIA_TYPES
 from dueprocess.policy import service as policy
 from dueprocess.web.auth import requires, requires_page
 from dueprocess.web.deps import TEMPLATES, runtime_of, unit_of_work
@@ -41,7 +42,7 @@ def list_demands(
         )
 
 
-@api.get("/demands/{demand_id}", response_model=DemandOut, summary="One demand")
+@api.get("/demands/{demand_id:int}", response_model=DemandOut, summary="One demand")
 def get_demand(request: Request, demand_id: Id, me: ReadGrant) -> DemandOut:
     """The demand as stored; the view is audited. Another authority's demand is 404."""
     with unit_of_work(request) as session:
@@ -66,7 +67,7 @@ def demand_list_page(
     )
 
 
-@pages.get("/demands/{demand_id}", response_class=HTMLResponse)
+@pages.get("/demands/{demand_id:int}", response_class=HTMLResponse)
 def demand_page(request: Request, demand_id: Id, me: PageReadGrant) -> HTMLResponse:
     """One demand, with its targets, documents, deadline and penalty, and its audit trail."""
     with unit_of_work(request) as session:
@@ -140,13 +141,26 @@ def _chunks(handle: BinaryIO) -> Iterator[bytes]:
             yield chunk
 
 
-@api.get("/demands/{demand_id}/documents/{sha256}", summary="Download a demand's document")
+_BYTES = {"schema": {"type": "string", "format": "binary"}}
+
+
+@api.get(
+    "/demands/{demand_id:int}/documents/{sha256}",
+    summary="Download a demand's document",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The document's bytes, of the type its content showed on upload",
+            "content": {media_type: _BYTES for media_type in sorted(ALLOWED_MEDIA_TYPES)},
+        }
+    },
+)
 def download_document_api(request: Request, demand_id: Id, sha256: str, me: ReadGrant) -> Response:
     """The document's bytes (audited). Not one of this demand's documents, or not yours: 404."""
     return _download(request, me, demand_id, sha256, "api")
 
 
-@pages.get("/demands/{demand_id}/documents/{sha256}")
+@pages.get("/demands/{demand_id:int}/documents/{sha256}")
 def download_document_page(
     request: Request, demand_id: Id, sha256: str, me: PageReadGrant
 ) -> Response:

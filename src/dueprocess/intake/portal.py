@@ -332,7 +332,7 @@ _NOTICES = {
 }
 
 
-@pages.get("/portal/demands/{demand_id}", response_class=HTMLResponse)
+@pages.get("/portal/demands/{demand_id:int}", response_class=HTMLResponse)
 def portal_demand(
     request: Request,
     demand_id: Id,
@@ -348,7 +348,7 @@ def portal_demand(
     return _render_demand(request, me, demand_id, notice=notice)
 
 
-@pages.post("/portal/demands/{demand_id}/withdraw", response_class=HTMLResponse)
+@pages.post("/portal/demands/{demand_id:int}/withdraw", response_class=HTMLResponse)
 async def portal_withdraw(request: Request, demand_id: Id, me: SubmitGrant) -> Response:
     """Withdraw the demand with a reason (audited as ``demand.withdrawn``): 303 back to it, or
     the page again with the problem (422 no reason, 409 no longer possible)."""

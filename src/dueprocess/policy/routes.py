@@ -104,7 +104,7 @@ def propose_version(request: Request, me: Propose, body: schemas.ProposeIn) -> A
 
 
 @api.post(
-    "/versions/{version_id}/approve",
+    "/versions/{version_id:int}/approve",
     response_model=schemas.ActivationOut,
     summary="Approve and activate a version",
     responses={409: {"description": "Not a proposed version, or you proposed it (four eyes)"}},
@@ -211,7 +211,7 @@ def whatif_page(request: Request, me: PageRead, text: Text, at: Short = "") -> H
     return _page(request, "whatif.html", context)
 
 
-@pages.get("/policy/versions/{version_id}", response_class=HTMLResponse)
+@pages.get("/policy/versions/{version_id:int}", response_class=HTMLResponse)
 def version_page(
     request: Request,
     version_id: Id,
@@ -243,7 +243,7 @@ def _version(
     return _page(request, "version.html", context, status)
 
 
-@pages.post("/policy/versions/{version_id}/approve", response_class=HTMLResponse)
+@pages.post("/policy/versions/{version_id:int}/approve", response_class=HTMLResponse)
 def approve_page(request: Request, version_id: Id, me: PageApprove) -> Response:
     """Approve and activate; shows how many open demands were re-evaluated and changed."""
     try:
@@ -255,7 +255,7 @@ def approve_page(request: Request, version_id: Id, me: PageApprove) -> Response:
     return RedirectResponse(f"/policy/versions/{version_id}?{query}", status_code=303)
 
 
-@pages.post("/policy/versions/{version_id}/reject", response_class=HTMLResponse)
+@pages.post("/policy/versions/{version_id:int}/reject", response_class=HTMLResponse)
 def reject_page(request: Request, version_id: Id, me: PageApprove, reason: Short = "") -> Response:
     """Reject a proposed version, with the reason."""
     try:
