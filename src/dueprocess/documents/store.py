@@ -13,8 +13,10 @@ What this module promises (tests in ``tests/documents/test_store.py`` check each
 - The type is judged by the bytes, never by the name. The checks themselves live in
   :mod:`dueprocess.documents.sniff`; this module re-exports the ones callers need.
 - A PDF a reviewer's viewer could not open safely (encrypted, malformed, a decompression bomb,
-  absurdly many pages or objects, nested too deeply) is refused with one sentence saying why,
-  fit to show next to the upload field.
+  absurdly many pages or objects, nested too deeply), one that would act by itself (scripts,
+  automatic actions, embedded files) and one that is also HTML or a ZIP archive is refused
+  with one sentence saying why, fit to show next to the upload field; so is an image that
+  declares more pixels than the limit (a TIFF in any of its images).
 """
 
 from __future__ import annotations
