@@ -1,5 +1,6 @@
 """Ids and offsets in URLs: bounded to what the database holds (``web/params.py``), on every
-API and page route, so a number of 2^63 or more is 422 naming the parameter, never a 500."""
+API and page route, so an id past 2^31-1 (PostgreSQL's ``integer``) or an offset of 2^63 or
+more is 422 naming the parameter, never a 500."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from dueprocess.accounts.passwords import current_code
 from dueprocess.runtime import Runtime
 from dueprocess.web.app import create_app, route_table
-from dueprocess.web.params import MAX_ID
+from dueprocess.web.params import MAX_ID, MAX_OFFSET
 from tests import factories
 from tests.conftest import LiveServer
 from tests.intake.test_portal import person, sign_in
@@ -45,7 +46,7 @@ def test_every_integer_in_a_path_or_query_is_bounded(runtime: Runtime) -> None:
             ):
                 continue
             low, high = _bounds(param.field_info)
-            if low is None or high is None or low < 0 or high > MAX_ID:
+            if low is None or high is None or low < 0 or high > MAX_OFFSET:
                 unbounded.append(f"{route.path} {param.name}")
     assert unbounded == []
 
@@ -73,13 +74,16 @@ def test_api_ids_past_the_database_range_are_422_naming_the_parameter(
     api: httpx.Client, method: str, path: str, name: str
 ) -> None:
     body = {"reason": "closed"} if method == "POST" else None
-    for n in (TOO_BIG, 10**30, 0 if name != "offset" else -1):
+    beyond = [MAX_ID + 1, 0] if name != "offset" else [-1]  # an integer column's end
+    for n in (TOO_BIG, 10**30, *beyond):
         answer = api.request(method, path.format(n=n), json=body)
         assert answer.status_code == 422, (n, answer.text)
         (problem,) = answer.json()["detail"]
         assert problem["loc"][-1] == name
         assert problem["loc"][0] in ("path", "query")
-    if name != "offset":
+    if name == "offset":
+        assert api.request(method, path.format(n=MAX_OFFSET)).json() == []
+    else:
         # The largest id is well formed: it names nothing, so it is not found; a path whose
         # id is not a number at all names no route.
         assert api.request(method, path.format(n=MAX_ID), json=body).status_code == 404
