@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -32,6 +32,7 @@ from dueprocess.review.decisions import FIELDS, REFUSAL_REASONS, Proposed
 from dueprocess.review.models import Outcome, SignOffVerdict
 from dueprocess.web.auth import requires_page
 from dueprocess.web.deps import TEMPLATES, runtime_of, unit_of_work
+from dueprocess.web.params import Id
 
 pages = APIRouter(include_in_schema=False)
 
@@ -40,7 +41,6 @@ PageWork = Annotated[Principal, Depends(requires_page(Permission.REVIEW_WORK))]
 PageLegal = Annotated[Principal, Depends(requires_page(Permission.REVIEW_LEGAL))]
 PageRights = Annotated[Principal, Depends(requires_page(Permission.REVIEW_HUMAN_RIGHTS))]
 PageApprove = Annotated[Principal, Depends(requires_page(Permission.DECISIONS_APPROVE))]
-DemandId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 _DONE = {
     "claim": "You have it now.",
@@ -94,8 +94,8 @@ def _colleagues(session: Session, status: DemandStatus) -> list[str]:
     )
 
 
-@pages.get("/demands/{demand_id}/review", response_class=HTMLResponse)
-def review_page(request: Request, demand_id: DemandId, me: PageRead) -> HTMLResponse:
+@pages.get("/demands/{demand_id:int}/review", response_class=HTMLResponse)
+def review_page(request: Request, demand_id: Id, me: PageRead) -> HTMLResponse:
     """Where the demand stands in review, with a form for each step the reader may take."""
     with unit_of_work(request) as session:
         demand = review.load(session, demand_id, revision=None)
@@ -151,7 +151,9 @@ def _run_step(
     except NotFound:
         return HTMLResponse("not found", status_code=404)
     if problem is None:
-        return RedirectResponse(f"/demands/{demand_id}/review?done={quote(step)}", status_code=303)
+        return RedirectResponse(
+            f"/demands/{demand_id}/review?done={quote(step)}", status_code=303
+        )
     with unit_of_work(request) as session:
         return _render(
             request, session, me, demand_id, problems=problem[1], status_code=problem[0],
@@ -159,8 +161,8 @@ def _run_step(
         )  # fmt: skip
 
 
-@pages.post("/demands/{demand_id}/review/claim")
-async def claim_page(request: Request, demand_id: DemandId, me: PageWork) -> Response:
+@pages.post("/demands/{demand_id:int}/review/claim")
+async def claim_page(request: Request, demand_id: Id, me: PageWork) -> Response:
     """Claim the demand from the reader's queue."""
 
     def act(session: Session, _form: FormData, revision: int | None) -> None:
@@ -169,8 +171,8 @@ async def claim_page(request: Request, demand_id: DemandId, me: PageWork) -> Res
     return await _step(request, demand_id, me, "claim", act)
 
 
-@pages.post("/demands/{demand_id}/review/release")
-async def release_page(request: Request, demand_id: DemandId, me: PageWork) -> Response:
+@pages.post("/demands/{demand_id:int}/review/release")
+async def release_page(request: Request, demand_id: Id, me: PageWork) -> Response:
     """Put the demand back in its queue."""
 
     def act(session: Session, _form: FormData, revision: int | None) -> None:
@@ -179,8 +181,8 @@ async def release_page(request: Request, demand_id: DemandId, me: PageWork) -> R
     return await _step(request, demand_id, me, "release", act)
 
 
-@pages.post("/demands/{demand_id}/review/assign")
-async def assign_page(request: Request, demand_id: DemandId, me: PageWork) -> Response:
+@pages.post("/demands/{demand_id:int}/review/assign")
+async def assign_page(request: Request, demand_id: Id, me: PageWork) -> Response:
     """Assign the demand to a colleague."""
 
     def act(session: Session, form: FormData, revision: int | None) -> None:
@@ -193,8 +195,8 @@ async def assign_page(request: Request, demand_id: DemandId, me: PageWork) -> Re
     return await _step(request, demand_id, me, "assign", act)
 
 
-@pages.post("/demands/{demand_id}/review/send")
-async def send_page(request: Request, demand_id: DemandId, me: PageWork) -> Response:
+@pages.post("/demands/{demand_id:int}/review/send")
+async def send_page(request: Request, demand_id: Id, me: PageWork) -> Response:
     """Send the demand on to legal or human-rights review."""
 
     def act(session: Session, form: FormData, revision: int | None) -> None:
@@ -259,8 +261,8 @@ def proposals_from(
     return out, errors
 
 
-@pages.post("/demands/{demand_id}/review/decisions")
-async def decisions_page(request: Request, demand_id: DemandId, me: PageLegal) -> Response:
+@pages.post("/demands/{demand_id:int}/review/decisions")
+async def decisions_page(request: Request, demand_id: Id, me: PageLegal) -> Response:
     """Save decisions on the targets whose outcome was chosen."""
 
     def act(session: Session, form: FormData, revision: int | None) -> None:
@@ -273,8 +275,8 @@ async def decisions_page(request: Request, demand_id: DemandId, me: PageLegal) -
     return await _step(request, demand_id, me, "decisions", act)
 
 
-@pages.post("/demands/{demand_id}/review/submit")
-async def submit_page(request: Request, demand_id: DemandId, me: PageLegal) -> Response:
+@pages.post("/demands/{demand_id:int}/review/submit")
+async def submit_page(request: Request, demand_id: Id, me: PageLegal) -> Response:
     """Submit the decisions with the reply as edited."""
 
     def act(session: Session, form: FormData, revision: int | None) -> None:
@@ -283,8 +285,8 @@ async def submit_page(request: Request, demand_id: DemandId, me: PageLegal) -> R
     return await _step(request, demand_id, me, "submit", act)
 
 
-@pages.post("/demands/{demand_id}/review/sign-off")
-async def sign_off_page(request: Request, demand_id: DemandId, me: PageRights) -> Response:
+@pages.post("/demands/{demand_id:int}/review/sign-off")
+async def sign_off_page(request: Request, demand_id: Id, me: PageRights) -> Response:
     """Record the human-rights verdict."""
 
     def act(session: Session, form: FormData, revision: int | None) -> None:
@@ -297,8 +299,8 @@ async def sign_off_page(request: Request, demand_id: DemandId, me: PageRights) -
     return await _step(request, demand_id, me, "sign-off", act)
 
 
-@pages.post("/demands/{demand_id}/review/approval")
-async def approval_page(request: Request, demand_id: DemandId, me: PageApprove) -> Response:
+@pages.post("/demands/{demand_id:int}/review/approval")
+async def approval_page(request: Request, demand_id: Id, me: PageApprove) -> Response:
     """Approve, or return for changes, the submission read, with an authenticator code."""
 
     def act(session: Session, form: FormData, revision: int | None) -> None:

@@ -23,6 +23,7 @@ from dueprocess.review import protected
 from dueprocess.review.models import ProtectedCategory
 from dueprocess.web.auth import requires, requires_page
 from dueprocess.web.deps import TEMPLATES, unit_of_work
+from dueprocess.web.params import Id
 
 api = APIRouter(prefix="/api/v1/protected-accounts", tags=["review"])
 pages = APIRouter(include_in_schema=False)
@@ -82,13 +83,13 @@ def add_entry(
 
 
 @api.post(
-    "/{entry_id}/remove",
+    "/{entry_id:int}/remove",
     response_model=protected.ProtectedOut,
     summary="Take an entry off the list",
     responses={404: {"description": "No such entry"}, **_REFUSED},
 )
 def remove_entry(
-    request: Request, entry_id: int, me: Manage
+    request: Request, entry_id: Id, me: Manage
 ) -> protected.ProtectedOut | JSONResponse:
     """The entry stays on record with who removed it and when; demands flagged by it keep
     their flags until they are computed again. Audited ``review.protected_removed``."""
@@ -184,8 +185,8 @@ def add_page(
     return RedirectResponse(f"{PAGE}?added={added}", status_code=303)
 
 
-@pages.post(PAGE + "/{entry_id}/remove", response_class=HTMLResponse)
-def remove_page(request: Request, entry_id: int, me: PageManage) -> Response:
+@pages.post(PAGE + "/{entry_id:int}/remove", response_class=HTMLResponse)
+def remove_page(request: Request, entry_id: Id, me: PageManage) -> Response:
     """Take an entry off the list (it stays on record)."""
     try:
         with unit_of_work(request) as session:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
 from dueprocess.accounts import service as accounts
@@ -34,10 +34,10 @@ from dueprocess.review.schemas import (
 )
 from dueprocess.web.auth import requires
 from dueprocess.web.deps import runtime_of, unit_of_work
+from dueprocess.web.params import Id
 
-api = APIRouter(prefix="/api/v1/demands/{demand_id}/review", tags=["review"])
+api = APIRouter(prefix="/api/v1/demands/{demand_id:int}/review", tags=["review"])
 
-DemandId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The demand's id")]
 
 Read = Annotated[Principal, Depends(requires(Permission.REVIEW_READ))]
 Work = Annotated[Principal, Depends(requires(Permission.REVIEW_WORK))]
@@ -59,7 +59,7 @@ def _state(session: Session, demand_id: int) -> ReviewOut:
 
 @api.get("", response_model=ReviewOut, summary="Where a demand stands in review",
          responses=_REFUSALS)  # fmt: skip
-def get_review(request: Request, demand_id: DemandId, me: Read) -> ReviewOut:
+def get_review(request: Request, demand_id: Id, me: Read) -> ReviewOut:
     """Status, revision, assignee, deadline and penalty, targets, the decisions in force, the
     submission awaiting approval (with the digest an approval must name), human-rights
     verdicts, and the reply the decisions would send."""
@@ -69,7 +69,7 @@ def get_review(request: Request, demand_id: DemandId, me: Read) -> ReviewOut:
 
 @api.post("/claim", response_model=ReviewOut, summary="Claim a demand from your queue",
           responses=_REFUSALS)  # fmt: skip
-def claim(request: Request, demand_id: DemandId, body: RevisionIn, me: Work) -> ReviewOut:
+def claim(request: Request, demand_id: Id, body: RevisionIn, me: Work) -> ReviewOut:
     """Take the demand to work on; someone else's is 409 (ask intake to reassign it)."""
     with unit_of_work(request) as session:
         review.claim(session, demand_id, me=me, revision=body.revision)
@@ -78,7 +78,7 @@ def claim(request: Request, demand_id: DemandId, body: RevisionIn, me: Work) -> 
 
 @api.post("/release", response_model=ReviewOut, summary="Put a demand back in its queue",
           responses=_REFUSALS)  # fmt: skip
-def release(request: Request, demand_id: DemandId, body: RevisionIn, me: Work) -> ReviewOut:
+def release(request: Request, demand_id: Id, body: RevisionIn, me: Work) -> ReviewOut:
     """By its assignee, or by intake for anyone's."""
     with unit_of_work(request) as session:
         review.release(session, demand_id, me=me, revision=body.revision)
@@ -87,7 +87,7 @@ def release(request: Request, demand_id: DemandId, body: RevisionIn, me: Work) -
 
 @api.post("/assign", response_model=ReviewOut, summary="Assign a demand to a colleague",
           responses=_REFUSALS)  # fmt: skip
-def assign(request: Request, demand_id: DemandId, body: AssignIn, me: Work) -> ReviewOut:
+def assign(request: Request, demand_id: Id, body: AssignIn, me: Work) -> ReviewOut:
     """Intake assigns any demand; an assignee may hand theirs on."""
     with unit_of_work(request) as session:
         assignee = accounts.get_by_email(session, body.assignee)
@@ -99,7 +99,7 @@ def assign(request: Request, demand_id: DemandId, body: AssignIn, me: Work) -> R
 
 @api.post("/send", response_model=ReviewOut, summary="Send a demand on to review",
           responses=_REFUSALS)  # fmt: skip
-def send(request: Request, demand_id: DemandId, body: SendIn, me: Work) -> ReviewOut:
+def send(request: Request, demand_id: Id, body: SendIn, me: Work) -> ReviewOut:
     """From intake to legal or human-rights review; from legal review to human-rights review
     (which then becomes required)."""
     with unit_of_work(request) as session:
@@ -117,7 +117,7 @@ def send(request: Request, demand_id: DemandId, body: SendIn, me: Work) -> Revie
 
 @api.put("/decisions", response_model=ReviewOut, summary="Decide targets",
          responses=_REFUSALS)  # fmt: skip
-def decide(request: Request, demand_id: DemandId, body: DecideIn, me: Legal) -> ReviewOut:
+def decide(request: Request, demand_id: Id, body: DecideIn, me: Legal) -> ReviewOut:
     """Decide some or all targets (a target decided again supersedes its decision). Each
     problem is named ``decisions[N].field``; nothing is written if there is any."""
     proposals = [
@@ -137,7 +137,7 @@ def decide(request: Request, demand_id: DemandId, body: DecideIn, me: Legal) -> 
 
 @api.post("/submit", response_model=ReviewOut, summary="Submit decisions and reply",
           responses=_REFUSALS)  # fmt: skip
-def submit(request: Request, demand_id: DemandId, body: SubmitIn, me: Legal) -> ReviewOut:
+def submit(request: Request, demand_id: Id, body: SubmitIn, me: Legal) -> ReviewOut:
     """To approval when they disclose or restrict; otherwise they stand at once and the
     reply goes to the requester."""
     with unit_of_work(request) as session:
@@ -147,7 +147,7 @@ def submit(request: Request, demand_id: DemandId, body: SubmitIn, me: Legal) -> 
 
 @api.post("/sign-off", response_model=ReviewOut, summary="Human-rights verdict",
           responses=_REFUSALS)  # fmt: skip
-def sign_off(request: Request, demand_id: DemandId, body: SignOffIn, me: Rights) -> ReviewOut:
+def sign_off(request: Request, demand_id: Id, body: SignOffIn, me: Rights) -> ReviewOut:
     """No objection, or block (then only refusals may go forward); back to legal review."""
     with unit_of_work(request) as session:
         review.sign_off(session, demand_id, body.verdict, body.note, me=me,
@@ -157,7 +157,7 @@ def sign_off(request: Request, demand_id: DemandId, body: SignOffIn, me: Rights)
 
 @api.post("/approval", response_model=ReviewOut, summary="Approve or return decisions",
           responses=_REFUSALS)  # fmt: skip
-def approval(request: Request, demand_id: DemandId, body: ApprovalIn, me: Approve) -> ReviewOut:
+def approval(request: Request, demand_id: Id, body: ApprovalIn, me: Approve) -> ReviewOut:
     """Approve exactly the submission whose ``digest`` you read, with your authenticator
     code; you must have made none of its decisions. ``approved: false`` returns it to legal
     review with your ``note``."""

@@ -53,7 +53,7 @@ class SendIn(_In):
 class DecisionIn(_In):
     """The decision on one target (see docs/review.md for ``narrowing``)."""
 
-    target_id: Annotated[int, Field(ge=1, le=2**63 - 1)]
+    target_id: Annotated[int, Field(ge=1, le=2**31 - 1)]  # ids are PostgreSQL integers
     outcome: Outcome
     narrowing: dict[str, Any] | None = Field(
         default=None,

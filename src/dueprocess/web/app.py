@@ -23,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from dueprocess import __version__
@@ -33,6 +34,8 @@ from dueprocess.web.auth import CsrfRefused, NotAuthenticated, PermissionDenied,
 from dueprocess.web.coalesce import IntakeWriter
 from dueprocess.web.deps import TEMPLATES
 from dueprocess.web.middleware import BodySizeLimit, CloseRequestSession, SecurityHeaders
+from dueprocess.web.openapi import document_errors
+from dueprocess.web.refusals import on_http_error
 
 log = logging.getLogger("dueprocess.web")
 
@@ -209,6 +212,9 @@ def create_app(runtime: Runtime) -> FastAPI:
         log.info("client left during %s %s", request.method, request.url.path)
         return PlainTextResponse("client disconnected", status_code=400)
 
+    # Starlette's and FastAPI's own errors: an unreadable body is 422, 405's Allow complete.
+    app.add_exception_handler(StarletteHTTPException, on_http_error)  # type: ignore[arg-type]
+
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
@@ -220,7 +226,8 @@ def create_app(runtime: Runtime) -> FastAPI:
 
 def _publish_models(app: FastAPI, *models: type[BaseModel]) -> None:
     """Add ``models`` to the OpenAPI components, for routes that describe their body by
-    ``$ref`` in ``openapi_extra`` instead of letting FastAPI parse it."""
+    ``$ref`` in ``openapi_extra`` instead of letting FastAPI parse it, and the error answers
+    every operation can give (:func:`dueprocess.web.openapi.document_errors`)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -232,6 +239,7 @@ def _publish_models(app: FastAPI, *models: type[BaseModel]) -> None:
                 for name, definition in schema.pop("$defs", {}).items():
                     schemas.setdefault(name, definition)
                 schemas[model.__name__] = schema
+            document_errors(spec)
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]
