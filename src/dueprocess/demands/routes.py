@@ -15,6 +15,8 @@ from dueprocess.demands import callbacks, service as demands
 from dueprocess.demands.models import DemandStatus
 from dueprocess.demands.schemas import DemandOut, DemandSummary
 from dueprocess.policy import service as policy
+from dueprocess.review import checklists
+from dueprocess.review.models import ChecklistKind
 from dueprocess.web.auth import requires, requires_page
 from dueprocess.web.deps import TEMPLATES, runtime_of, unit_of_work
 
@@ -85,10 +87,22 @@ def demand_page(request: Request, demand_id: int, me: PageReadGrant) -> HTMLResp
             else {}
         )
         policy_panel = policy.demand_policy(session, demand_id)
+        # The review checklists: staff readers see them, reviewers answer them here.
+        panels = (
+            [checklists.demand_checklist(session, demand_id, kind) for kind in ChecklistKind]
+            if me.authority_scope is None and Permission.POLICY_READ in me.permissions
+            else []
+        )
     return TEMPLATES.TemplateResponse(
         request,
         "demands/show.html",
-        {"d": shown, "trail": trail, "policy_panel": policy_panel, **checks},
+        {
+            "d": shown,
+            "trail": trail,
+            "policy_panel": policy_panel,
+            "checklist_panels": panels,
+            **checks,
+        },
     )
 
 

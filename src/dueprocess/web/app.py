@@ -27,7 +27,7 @@ from starlette.requests import ClientDisconnect
 
 from dueprocess import __version__
 from dueprocess.demands.schemas import DemandIn
-from dueprocess.errors import Conflict, InvalidInput, NotFound, from_validation
+from dueprocess.errors import Conflict, InvalidInput, NotFound, NotPermitted, from_validation
 from dueprocess.runtime import Runtime
 from dueprocess.web.auth import CsrfRefused, NotAuthenticated, PermissionDenied, public
 from dueprocess.web.coalesce import IntakeWriter
@@ -87,6 +87,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     from dueprocess.demands import routes as demand_routes
     from dueprocess.intake import batch as demand_batch, entry, portal, routes as intake_routes
     from dueprocess.policy import routes as policy_routes
+    from dueprocess.review import checklist_routes
     from dueprocess.transparency import routes as transparency_routes
 
     app = FastAPI(
@@ -115,6 +116,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         authority_routes.pages,
         policy_routes.api,
         policy_routes.pages,
+        checklist_routes.api,
+        checklist_routes.pages,
     ]
     for router in routers:
         app.include_router(router)
@@ -152,6 +155,11 @@ def create_app(runtime: Runtime) -> FastAPI:
     @app.exception_handler(Conflict)
     async def on_conflict(_request: Request, exc: Conflict) -> Response:
         return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(NotPermitted)
+    async def on_not_permitted(_request: Request, exc: NotPermitted) -> Response:
+        # A service's own refusal of this person (four eyes; a role the step is not for).
+        return JSONResponse({"detail": str(exc)}, status_code=403)
 
     @app.exception_handler(NotAuthenticated)
     async def on_unauthenticated(request: Request, exc: NotAuthenticated) -> Response:
