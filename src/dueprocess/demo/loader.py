@@ -23,7 +23,7 @@ from dueprocess.connectors.demo import service as microblog
 from dueprocess.connectors.demo.connector import open_session
 from dueprocess.demands.models import Channel
 from dueprocess.demands.schemas import DemandIn
-from dueprocess.demo import scenario
+from dueprocess.demo import checklists as demo_checklists, scenario
 from dueprocess.intake import flow
 from dueprocess.policy import service as policy
 from dueprocess.policy.templates import template_text
@@ -181,6 +181,8 @@ def load(runtime: Runtime, session: Session, *, seed: int = 2020) -> DemoLogin |
             officer_id=officer.id if officer and item.channel in {"portal", "api"} else None,
             second_factor=item.channel == "portal",
         )
+    # The default review checklists, and a few demands in review with their answers.
+    demo_checklists.load(session, staff=f"account:{staff.id}")
     login = DemoLogin(STAFF_EMAIL, password, staff.totp_secret, approver.totp_secret)
     path = _login_file(runtime)
     path.parent.mkdir(parents=True, exist_ok=True)
