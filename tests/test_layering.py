@@ -34,9 +34,7 @@ ALLOWED: dict[str, frozenset[str]] = {
         {"audit", "authorities", "accounts", "demands", "documents", "policy", "runtime"}
     ),
 }
-HTTP_MODULES = frozenset(
-    {"routes.py", "portal.py", "entry.py", "batch.py", "checklist_routes.py"}
-)
+HTTP_MODULES = frozenset({"routes.py", "portal.py", "entry.py", "batch.py", "checklist_routes.py"})
 
 
 def _modules() -> dict[str, Path]:

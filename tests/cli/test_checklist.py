@@ -82,7 +82,8 @@ def test_propose_approve_four_eyes_reject_and_history(
     code, _, err = run("propose", bad, "--reason", "x", "--as", "owner@example.org")
     assert (code, err) == (2, f"{bad}:3: questions: a checklist needs at least one question\n")
     code, _, err = run("propose", path, "--reason", "", "--as", "owner@example.org")
-    assert code == 2 and "reason: say why this version is proposed" in err
+    assert code == 2
+    assert "reason: say why this version is proposed" in err
     code, _, err = run("propose", path, "--reason", "x", "--as", "nobody@example.org")
     assert (code, err) == (2, "--as: there is no account nobody@example.org\n")
 
@@ -90,7 +91,8 @@ def test_propose_approve_four_eyes_reject_and_history(
     assert code == 0, err
     assert out.startswith("legal checklist version 2 proposed (id 3): Legal review")
     code, _, err = run("approve", "3", "--as", "owner@example.org")
-    assert code == 2 and "four eyes: checklist version 3 was proposed by you" in err
+    assert code == 2
+    assert "four eyes: checklist version 3 was proposed by you" in err
     code, out, err = run("approve", "3", "--as", "boss@example.org")
     assert code == 0, err
     assert out.splitlines() == [
@@ -99,7 +101,8 @@ def test_propose_approve_four_eyes_reject_and_history(
         "0 dropped",
     ]
     code, _, err = run("approve", "3", "--as", "boss@example.org")
-    assert code == 2 and "is active: only a proposed version" in err
+    assert code == 2
+    assert "is active: only a proposed version" in err
     assert run("approve", "99", "--as", "boss@example.org")[0] == 1
 
     again = _file(tmp_path, current, "again.yaml")
@@ -114,4 +117,5 @@ def test_propose_approve_four_eyes_reject_and_history(
         (1, "retired", None, None),
     ]
     code, out, _ = run("history")
-    assert code == 0 and "human-rights 1" in out
+    assert code == 0
+    assert "human-rights 1" in out

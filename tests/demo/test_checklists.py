@@ -52,4 +52,5 @@ def test_the_demo_has_the_defaults_and_answered_checklists(
     india = next(i for i, r in in_review.items() if r.authority == "in-meity")
     shown = checklists.demand_checklist(session, india, RIGHTS)
     aim = next(i for i in shown.items if i.question.id == "targets-protected-expression")
-    assert aim.answer is not None and aim.answer.answered_by == loader.STAFF_EMAIL
+    assert aim.answer is not None
+    assert aim.answer.answered_by == loader.STAFF_EMAIL

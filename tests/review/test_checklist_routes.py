@@ -107,7 +107,8 @@ def test_propose_four_eyes_approve_and_read_back(api: httpx.Client, world: dict[
 def test_a_malformed_file_is_422_with_line_and_question(
     api: httpx.Client, world: dict[str, Any]
 ) -> None:
-    text = "title: Legal\nkind: legal\nquestions:\n  - id: a\n    text: Is it?\n  - id: a\n    text: ''\n"
+    text = "title: Legal\nkind: legal\nquestions:\n  - id: a\n    text: Is it?\n"
+    text += "  - id: a\n    text: ''\n"
     answer = api.post(
         "/api/v1/checklists/versions",
         json={"text": text, "reason": "x"},
