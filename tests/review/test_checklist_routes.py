@@ -4,6 +4,7 @@ with its status and reason, changing nothing."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +12,8 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session
 
+from dueprocess.accounts.models import Account
+from dueprocess.accounts.passwords import current_code
 from dueprocess.demands import service as demands
 from dueprocess.demands.models import DemandStatus
 from dueprocess.review import checklists
@@ -263,3 +266,49 @@ def test_the_openapi_names_every_refusal(api: httpx.Client, world: dict[str, Any
         assert "retired" in post["responses"]["409"]["description"]
     approve = spec["paths"]["/api/v1/checklists/versions/{version_id}/approve"]["post"]
     assert "four eyes" in approve["responses"]["403"]["description"]
+
+
+def _sign_in(client: httpx.Client, account: Account) -> None:
+    """Sign in through the real form (with the TOTP code where the role needs one)."""
+    form = client.get("/sign-in")
+    presign = re.search(r'name="presign" value="([^"]+)"', form.text)
+    assert presign is not None
+    code = current_code(account.totp_secret) if account.totp_secret else ""
+    answer = client.post(
+        "/sign-in",
+        data={
+            "email": account.email,
+            "password": factories.PASSWORD,
+            "code": code,
+            "presign": presign[1],
+            "next": "/demands",
+        },
+    )
+    assert answer.status_code == 303, answer.text
+
+
+def test_the_demand_page_shows_checklists_to_staff_only(
+    live_server: LiveServer, session: Session, world: dict[str, Any]
+) -> None:
+    officer = factories.account(session, "officer@police.gov.hk", ["officer"], "hkpf-nsd")
+    auditor = factories.account(session, "auditor-page@example.org", ["auditor"])
+    legal = factories.account(session, "legal-page@example.org", ["legal-reviewer"])
+    session.commit()
+    page = f"/demands/{world['demand']}"
+    with httpx.Client(base_url=live_server.url) as client:
+        _sign_in(client, legal)
+        shown = client.get(page).text
+        assert 'id="checklist-legal"' in shown
+        assert f'action="/demands/{world["demand"]}/checklists/legal"' in shown
+        assert f'action="/demands/{world["demand"]}/checklists/human-rights"' not in shown
+    with httpx.Client(base_url=live_server.url) as client:
+        _sign_in(client, auditor)
+        shown = client.get(page).text
+        assert 'id="checklist-human-rights"' in shown
+        assert 'name="question"' not in shown  # reads, never answers
+        assert "Answered by holders of the review:legal permission" in shown
+    with httpx.Client(base_url=live_server.url) as client:
+        _sign_in(client, officer)
+        shown = client.get(page)
+        assert shown.status_code == 200
+        assert "checklist" not in shown.text.lower()
