@@ -309,6 +309,6 @@ def test_the_demand_page_shows_checklists_to_staff_only(
         assert "Answered by holders of the review:legal permission" in shown
     with httpx.Client(base_url=live_server.url) as client:
         _sign_in(client, officer)
-        shown = client.get(page)
-        assert shown.status_code == 200
-        assert "checklist" not in shown.text.lower()
+        as_officer = client.get(page)
+        assert as_officer.status_code == 200
+        assert "checklist" not in as_officer.text.lower()
