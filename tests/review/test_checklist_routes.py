@@ -252,6 +252,28 @@ def test_every_refused_answer_names_the_problem_and_changes_nothing(
     assert wrong_value.status_code == 422
     assert wrong_value.json()["detail"][0]["loc"] == ["body", "answer"]
 
+    # Ids no row can have are not found (404) or a bad field (422), never a database error.
+    huge = 10**12
+    assert (
+        refused(
+            f"/api/v1/demands/{huge}/checklists/legal", _answer(world, active_id), "legal"
+        ).status_code
+        == 404
+    )
+    assert (
+        api.get(f"/api/v1/demands/{huge}/checklists/legal", headers=world["legal"]).status_code
+        == 404
+    )
+    too_big = refused(path, _answer(world, huge), "legal")
+    assert too_big.status_code == 422
+    assert too_big.json()["detail"][0]["loc"] == ["body", "version_id"]
+    assert (
+        api.post(
+            f"/api/v1/checklists/versions/{huge}/approve", headers=world["approver"]
+        ).status_code
+        == 404
+    )
+
     after = api.get(path, headers=world["legal"]).json()
     assert all(item["answer"] is None for item in after["items"])
     session.expire_all()

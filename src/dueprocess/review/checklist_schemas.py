@@ -85,8 +85,10 @@ class AnswerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version_id: int = Field(
+        ge=1,
+        le=2_147_483_647,
         description="The checklist version the question was read from: an answer to a retired "
-        "version is refused (409), so nobody answers a question whose text has changed."
+        "version is refused (409), so nobody answers a question whose text has changed.",
     )
     question: str = Field(max_length=100, description="The question's id.")
     answer: Answer

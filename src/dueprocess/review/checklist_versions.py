@@ -50,6 +50,8 @@ K = ChecklistKind
 INSTALLER = "system:checklists"
 #: The files of the shipped defaults, in the package (``review/checklists/``).
 DEFAULT_FILES = {K.LEGAL: "legal.yaml", K.HUMAN_RIGHTS: "human-rights.yaml"}
+#: The largest id a row can have (SQL INTEGER); a larger one names nothing.
+MAX_ROW_ID = 2_147_483_647
 _LOCK_KEYS = {K.LEGAL: 0x636B_6C69_7374_01, K.HUMAN_RIGHTS: 0x636B_6C69_7374_02}
 
 
@@ -167,6 +169,8 @@ def active(session: Session, kind: ChecklistKind) -> ChecklistVersion:
 
 def get_version(session: Session, version_id: int) -> ChecklistVersion:
     """The version, or :class:`NotFound`."""
+    if not 1 <= version_id <= MAX_ROW_ID:
+        raise NotFound(f"checklist version {version_id}")
     version = session.get(ChecklistVersion, version_id)
     if version is None:
         raise NotFound(f"checklist version {version_id}")

@@ -46,7 +46,7 @@ from dueprocess.audit import service as audit
 from dueprocess.clock import utcnow
 from dueprocess.demands import service as demands
 from dueprocess.demands.models import Demand, DemandStatus
-from dueprocess.errors import Conflict, InvalidInput
+from dueprocess.errors import Conflict, InvalidInput, NotFound
 from dueprocess.review import checklist_versions as versions
 from dueprocess.review.checklist_file import Question, text_problem
 from dueprocess.review.checklist_schemas import (
@@ -181,6 +181,12 @@ def require_complete(session: Session, demand_id: int, kind: ChecklistKind) -> N
         raise ChecklistIncomplete(demand_id, kind, missing)
 
 
+def _demand(session: Session, demand_id: int) -> Demand:
+    if not 1 <= demand_id <= versions.MAX_ROW_ID:
+        raise NotFound(f"demand {demand_id}")
+    return demands.get(session, demand_id)
+
+
 def why_not_answerable(status: DemandStatus, kind: ChecklistKind) -> str | None:
     """Why a demand in ``status`` cannot have its ``kind`` checklist answered (None: it can)."""
     if status in CLOSED:
@@ -210,9 +216,13 @@ def _answerable_version(
 ) -> tuple[ChecklistVersion, Question]:
     """The version the answer names, if it is the active one of ``kind``, and its question;
     otherwise a refusal naming the problem."""
-    found = session.scalar(
-        select(ChecklistVersion).where(ChecklistVersion.id == version_id).with_for_update(read=True)
-    )
+    found = None
+    if 1 <= version_id <= versions.MAX_ROW_ID:
+        found = session.scalar(
+            select(ChecklistVersion)
+            .where(ChecklistVersion.id == version_id)
+            .with_for_update(read=True)
+        )
     if found is None:
         raise InvalidInput.one(("version_id",), f"there is no checklist version {version_id}")
     if found.kind is not kind:
@@ -272,7 +282,7 @@ def answer(
     permission = ANSWER_PERMISSION[kind]
     account = versions.person(session, actor, permission, f"answering the {kind.value} checklist")
     note = _note(note)
-    demand: Demand = demands.get(session, demand_id)
+    demand = _demand(session, demand_id)
     session.refresh(demand, with_for_update=True)  # one answer at a time per demand
     problem = why_not_answerable(demand.status, kind)
     if problem is not None:
@@ -394,7 +404,7 @@ def demand_checklist(session: Session, demand_id: int, kind: ChecklistKind) -> D
     """A demand's ``kind`` checklist: the active version's questions with the answers that
     count for them, what is missing, and whether it can be answered now (:class:`NotFound`
     for an unknown demand)."""
-    demand = demands.get(session, demand_id)
+    demand = _demand(session, demand_id)
     current, counted = counted_answers(session, demand_id, kind)
     people = _emails(session, {c.row.answered_by for c in counted.values()})
     items = []
