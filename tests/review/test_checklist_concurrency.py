@@ -114,3 +114,23 @@ def test_two_answers_at_once_leave_one_answer(session: Session, runtime: Runtime
     rows = session.query(ChecklistAnswer).all()
     assert [(r.question_id, r.answer) for r in rows] == [("in-writing", Answer.YES)]
     session.rollback()
+
+
+def test_a_rejection_during_an_approval_is_refused(session: Session, runtime: Runtime) -> None:
+    owner = f"account:{factories.account(session, 'owner@example.org', ['policy-owner']).id}"
+    approver = f"account:{factories.account(session, 'one@example.org', ['approver']).id}"
+    proposal = _proposal(session, owner, "On paper?")
+    session.commit()
+
+    checklists.approve(session, proposal, actor=approver)
+    other = _in_other_transaction(
+        runtime, lambda s: checklists.reject(s, proposal, "no", actor=owner)
+    )
+    _wait_until_blocked(session)
+    session.commit()
+    other.join(timeout=60)
+    (refused,) = other.errors  # type: ignore[attr-defined]
+    assert "is active: only a proposed version can be approved or rejected" in str(refused)
+    session.expire_all()
+    assert checklists.active(session, LEGAL).id == proposal
+    session.rollback()

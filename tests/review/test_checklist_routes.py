@@ -334,3 +334,52 @@ def test_the_demand_page_shows_checklists_to_staff_only(
         as_officer = client.get(page)
         assert as_officer.status_code == 200
         assert "checklist" not in as_officer.text.lower()
+
+
+def test_propose_by_upload_on_the_page(
+    live_server: LiveServer, session: Session, world: dict[str, Any]
+) -> None:
+    owner = factories.account(session, "owner-page@example.org", ["policy-owner"])
+    session.commit()
+    with httpx.Client(base_url=live_server.url) as client:
+        _sign_in(client, owner)
+        form = client.get("/checklists/propose?kind=human-rights")
+        assert form.status_code == 200
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert token is not None
+        fields = {
+            "csrf_token": token[1],
+            "reason": "plainer",
+            "text": "ignored when a file is sent",
+        }
+        latin1 = client.post(
+            "/checklists/propose",
+            data=fields,
+            files={
+                "file": (
+                    "hr.yaml",
+                    "title: Menschenrechte – Prüfung\n".encode("latin-1", "replace"),
+                )
+            },
+        )
+        assert latin1.status_code == 422
+        assert "hr.yaml: not UTF-8 text; save the checklist as UTF-8" in latin1.text
+        bad = client.post(
+            "/checklists/propose",
+            data=fields,
+            files={"file": ("hr.yaml", b"title: T\nkind: human-rights\nquestions: []\n")},
+        )
+        assert bad.status_code == 422
+        assert "line 3: questions: a checklist needs at least one question" in bad.text
+        text = dump_checklist(checklists.default_document(ChecklistKind.HUMAN_RIGHTS))
+        text = text.replace("on the facts it states", "on the facts it gives")
+        text = text.replace("supported by the facts it states", "supported by the facts it gives")
+        done = client.post(
+            "/checklists/propose", data=fields, files={"file": ("hr.yaml", text.encode())}
+        )
+        assert done.status_code == 303, done.text
+        shown = client.get(done.headers["location"]).text
+        assert "human-rights version 2" in shown
+        assert "supported by the facts it gives" in shown
+        no_token = client.post("/checklists/propose", data={"reason": "x", "text": text})
+        assert no_token.status_code == 403

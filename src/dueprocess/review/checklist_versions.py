@@ -330,6 +330,9 @@ def reject(session: Session, version_id: int, reason: str, *, actor: str) -> Che
     Refuses: an actor who is neither its proposer nor holds ``checklists:approve``
     (:class:`NotPermitted`), an empty reason (:class:`InvalidInput`), a version not proposed
     (:class:`Conflict`)."""
+    version = get_version(session, version_id)
+    _lock(session, version.kind)  # not at the same time as an approval of it
+    session.refresh(version)
     version = _proposed(session, version_id)
     account = accounts.account_of_actor(session, actor)
     if account is None or account.id != version.proposed_by:
