@@ -161,3 +161,21 @@ def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> dict[str, st
         monkeypatch.setenv(key, value)
     assert CliRunner().invoke(app, ["init"]).exit_code == 0
     return env
+
+
+@pytest.fixture
+def fresh_url(tmp_path: Path) -> Iterator[str]:
+    """A database of its own, for tests that migrate down and up again."""
+    if BACKEND != "postgresql":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    admin_url = os.environ["DUEPROCESS_TEST_POSTGRES_URL"]
+    name = f"dueprocess_fresh_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

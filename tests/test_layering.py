@@ -30,11 +30,24 @@ ALLOWED: dict[str, frozenset[str]] = {
     "demands": frozenset({"audit", "authorities", "accounts", "documents"}),
     "policy": frozenset({"audit", "authorities", "accounts", "demands"}),
     "transparency": frozenset({"demands"}),
+    "review": frozenset(
+        {"audit", "authorities", "accounts", "demands", "policy", "connectors", "runtime"}
+    ),
     "intake": frozenset(
-        {"audit", "authorities", "accounts", "demands", "documents", "policy", "runtime"}
+        {"audit", "authorities", "accounts", "demands", "documents", "policy", "review", "runtime"}
     ),
 }
-HTTP_MODULES = frozenset({"routes.py", "portal.py", "entry.py", "batch.py", "checklist_routes.py"})
+HTTP_MODULES = frozenset(
+    {
+        "routes.py",
+        "pages.py",
+        "portal.py",
+        "entry.py",
+        "batch.py",
+        "protected_routes.py",
+        "checklist_routes.py",
+    }
+)
 
 
 def _modules() -> dict[str, Path]:

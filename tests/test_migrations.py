@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from sqlalchemy import select
+
+from dueprocess.config import Settings
 from dueprocess.db import make_engine
-from dueprocess.migrations import drift, upgrade
+from dueprocess.demands.models import Demand
+from dueprocess.migrations import downgrade, drift, upgrade
+from dueprocess.review import deadlines
+from dueprocess.runtime import Runtime
+from tests import factories
 
 
 def test_migrated_database_matches_models(database_url: str) -> None:
@@ -12,4 +21,35 @@ def test_migrated_database_matches_models(database_url: str) -> None:
         upgrade(engine)  # already at head: must be a no-op
         assert drift(engine) == []
     finally:
+        engine.dispose()
+
+
+def test_review_columns_are_backfilled_for_demands_received_before_them(
+    fresh_url: str, tmp_path: Path
+) -> None:
+    """Migration 0006 gives every stored demand its due time (the earlier of its deadline
+    and the service's target for its kind) and revision 0."""
+    engine = make_engine(fresh_url, pool=False)
+    upgrade(engine)
+    runtime = Runtime(Settings(database_url=fresh_url, data_dir=tmp_path / "data"))
+    try:
+        with runtime.sessions() as session:
+            factories.authority(session)
+            with_deadline = factories.submit(session, runtime, factories.body()).demand
+            without = factories.submit(
+                session, runtime, factories.body(deadline=None, reference="NSD/2")
+            ).demand
+            expected = {
+                d.id: deadlines.due_at(d.received_at, d.deadline, d.kind)
+                for d in (with_deadline, without)
+            }
+            session.commit()
+        downgrade(engine, "0005")
+        upgrade(engine)
+        with runtime.sessions() as session:
+            rows = session.execute(select(Demand.id, Demand.due_at, Demand.revision)).all()
+        assert {i: due for i, due, _ in rows} == expected
+        assert {revision for _, _, revision in rows} == {0}
+    finally:
+        runtime.close()
         engine.dispose()

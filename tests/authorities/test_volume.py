@@ -3,15 +3,10 @@ migration from the demands already stored: either way it equals a count of the d
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-from alembic import command
-from sqlalchemy import create_engine, delete, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from dueprocess.authorities import service as authorities
@@ -19,10 +14,9 @@ from dueprocess.authorities.models import STRIPES, ReceivedVolume
 from dueprocess.clock import start_of_hour
 from dueprocess.db import make_engine
 from dueprocess.demands.models import Demand
-from dueprocess.migrations import alembic_config, upgrade
+from dueprocess.migrations import downgrade, upgrade
 from dueprocess.runtime import Runtime
 from tests import factories
-from tests.conftest import BACKEND
 
 
 def _volume(session: Session) -> dict[tuple[int, datetime], int]:
@@ -125,24 +119,6 @@ def test_a_savepoint_that_rolls_back_takes_its_arrivals_out_of_the_count(
     session.rollback()
 
 
-@pytest.fixture
-def fresh_url(tmp_path: Path) -> Iterator[str]:
-    """A database of its own (the migration test goes down and up again)."""
-    if BACKEND != "postgresql":
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
-        return
-    admin_url = os.environ["DUEPROCESS_TEST_POSTGRES_URL"]
-    name = f"dueprocess_volume_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def test_the_migration_fills_the_volume_from_the_stored_demands(
     fresh_url: str, tmp_path: Path
 ) -> None:
@@ -163,10 +139,7 @@ def test_the_migration_fills_the_volume_from_the_stored_demands(
             expected = _counted(session)
             session.execute(delete(ReceivedVolume))
             session.commit()
-        config = alembic_config(fresh_url)
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.downgrade(config, "0003")
+        downgrade(engine, "0003")
         upgrade(engine)
         with runtime.sessions() as session:
             assert _volume(session) == expected

@@ -69,3 +69,43 @@ def test_same_seed_gives_same_scenario() -> None:
     first = [d.body for d in scenario.demands(random.Random(7), urls)]
     second = [d.body for d in scenario.demands(random.Random(7), urls)]
     assert first == second
+
+
+def test_the_demo_shows_every_risk_flag_with_its_evidence(
+    session: Session, runtime: Runtime
+) -> None:
+    from dueprocess.review import flags
+
+    loader.load(runtime, session)
+    session.commit()
+    by_reference = {}
+    for row in demands.list_summaries(session, limit=1000):
+        demand = demands.get(session, row.id)
+        by_reference[demand.reference] = (demand, flags.shown(session, demand))
+    seen = {f.code for _d, shown in by_reference.values() for f in shown.flags}
+    assert {"political", "journalism", "religion", "protected-account", "over-broad"} <= seen
+
+    removal, shown = by_reference["NSD/202007/R001"]
+    assert removal.human_rights_required
+    matched = [e["matched"] for f in shown.flags if f.code == "political" for e in f.evidence]
+    assert "光复香港，时代革命" in matched  # Simplified, as posted
+    assert "Join the march" in matched
+
+    _user_data, shown = by_reference["NSD/202007/R002"]
+    (over_broad,) = [f for f in shown.flags if f.code == "over-broad"]
+    assert over_broad.summary.startswith(
+        "Asks more than its purpose needs: content on an administrative order; a 556-day period"
+    )
+    protected = [f.summary for f in shown.flags if f.code == "protected-account"]
+    assert protected[0] == "@standnews_reporter is on the protected-accounts list (journalist)"
+
+    _prayers, shown = by_reference["NSD/202007/R003"]
+    assert [f.code for f in shown.flags] == ["religion", "religion"]
+
+    _sweep, shown = by_reference["NSD/202007/R004"]
+    assert "11 targets" in next(f.summary for f in shown.flags if f.code == "over-broad")
+
+    everyday, shown = by_reference["NSD/202007/R005"]
+    assert shown.flags == []
+    assert shown.computed_at is not None
+    assert not everyday.human_rights_required

@@ -27,6 +27,8 @@ class Permission(enum.StrEnum):
     REPORTS_READ = "reports:read"
     # Review (docs/review.md). Which moves of a demand each role may make is in
     # dueprocess.demands.states; these gate the routes and services around them.
+    REVIEW_READ = "review:read"
+    REVIEW_WORK = "review:work"
     REVIEW_TRIAGE = "review:triage"
     REVIEW_LEGAL = "review:legal"
     REVIEW_HUMAN_RIGHTS = "review:human-rights"
@@ -59,6 +61,13 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     # Verifying officers and recording emergency call-backs: intake's job, and admins'.
     P.AUTHORITIES_MANAGE: frozenset({Role.INTAKE, Role.ADMIN}),
     P.REPORTS_READ: frozenset(_READERS | {Role.ADMIN}),
+    # Seeing review's state (decisions, sign-offs, queues): staff, never officers.
+    P.REVIEW_READ: frozenset(_READERS),
+    # Working a queue: claiming, releasing, handing on; the state table and the service
+    # say which role may do what in which status.
+    P.REVIEW_WORK: frozenset(
+        {Role.INTAKE, Role.LEGAL_REVIEWER, Role.HUMAN_RIGHTS_REVIEWER, Role.APPROVER}
+    ),
     # Claiming and assigning new demands, sending them on to review.
     P.REVIEW_TRIAGE: frozenset({Role.INTAKE}),
     P.REVIEW_LEGAL: frozenset({Role.LEGAL_REVIEWER}),

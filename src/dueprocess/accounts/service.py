@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dueprocess.accounts.models import Account, AccountKind, Role
-from dueprocess.accounts.passwords import hash_password, new_totp_secret
+from dueprocess.accounts.passwords import hash_password, new_totp_secret, totp_step
 from dueprocess.accounts.permissions import Permission, permissions_of
 from dueprocess.accounts.schemas import AccountIn, AccountOut, ContactChange
 from dueprocess.audit import service as audit
@@ -163,6 +163,21 @@ def account_of_actor(session: Session, actor: str) -> Account | None:
     if kind != "account" or not number.isdigit():
         return None
     return session.get(Account, int(number))
+
+
+def confirm_second_factor(session: Session, account_id: int, code: str) -> bool:
+    """Whether ``code`` is the account's current TOTP code, not used before: the step-up a
+    second person gives when approving a disclosure. A good code is spent (the account's
+    last step advances), so it cannot confirm anything twice; an account without TOTP can
+    confirm nothing."""
+    account = get(session, account_id)
+    if account.totp_secret is None or account.disabled:
+        return False
+    step = totp_step(account.totp_secret, code, account.totp_last_step)
+    if step is None:
+        return False
+    account.totp_last_step = step
+    return True
 
 
 def describe_actor(session: Session, actor: str) -> str:

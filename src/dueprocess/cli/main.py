@@ -11,6 +11,7 @@ from dueprocess.cli.demand import demand_app
 from dueprocess.cli.instance import db_app, demo, init, serve
 from dueprocess.cli.policy import policy_app
 from dueprocess.cli.report import report_app
+from dueprocess.cli.review import review_app
 from dueprocess.cli.token import token_app
 from dueprocess.cli.user import user_app
 
@@ -31,6 +32,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
 app.add_typer(report_app, name="report")
+app.add_typer(review_app, name="review")
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from dueprocess.demands import callbacks, service as demands
 from dueprocess.demands.models import DemandStatus
 from dueprocess.demands.schemas import DemandOut, DemandSummary
 from dueprocess.policy import service as policy
-from dueprocess.review import checklists
+from dueprocess.review import checklists, flags as risk_flags
 from dueprocess.review.models import ChecklistKind
 from dueprocess.web.auth import requires, requires_page
 from dueprocess.web.deps import TEMPLATES, runtime_of, unit_of_work
@@ -76,12 +76,13 @@ def demand_page(request: Request, demand_id: int, me: PageReadGrant) -> HTMLResp
         trail = (
             audit.for_subject(session, f"demand:{demand_id}") if me.authority_scope is None else []
         )
-        # Requester verification and call-backs are for staff: shown to a requester they
-        # would tell a forger what gave them away.
+        # Requester verification, call-backs and risk flags are for staff: shown to a
+        # requester they would tell a forger what gave them away, or name who is protected.
         checks = (
             {
                 "verification": callbacks.verification_of(demand),
                 "callback": callbacks.panel(session, demand),
+                "risk": risk_flags.shown(session, demand),
             }
             if me.authority_scope is None
             else {}
@@ -90,7 +91,7 @@ def demand_page(request: Request, demand_id: int, me: PageReadGrant) -> HTMLResp
         # The review checklists: staff readers see them, reviewers answer them here.
         panels = (
             [checklists.demand_checklist(session, demand_id, kind) for kind in ChecklistKind]
-            if me.authority_scope is None and Permission.POLICY_READ in me.permissions
+            if me.authority_scope is None and Permission.REVIEW_READ in me.permissions
             else []
         )
     return TEMPLATES.TemplateResponse(

@@ -1,8 +1,9 @@
 """The demo's review checklists: the defaults installed, and a few demands in review with
 their checklists answered, through the same services a reviewer uses.
 
-Three demands of the scenario are taken into review by the demo staff account (which holds
-the intake, legal-reviewer and human-rights-reviewer roles): a German court order for
+Three demands of the scenario are sent into review by the demo staff account (which holds
+the intake, legal-reviewer and human-rights-reviewer roles) through the review core
+(:func:`dueprocess.review.service.send_to_review`, then claimed): a German court order for
 subscriber data, answered in full; a Californian warrant for content, answered in part (so
 the page shows what is still missing); an Indian order to withhold a farmers' account,
 answered in legal review, escalated to human-rights review and answered there.
@@ -14,10 +15,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from dueprocess.accounts.models import Role
+from dueprocess.accounts.models import Account
+from dueprocess.accounts.signin import principal_of
 from dueprocess.demands import service as demands
 from dueprocess.demands.models import DemandStatus
-from dueprocess.review import checklists
+from dueprocess.review import checklists, service as review
 from dueprocess.review.models import Answer, ChecklistKind
 
 Y, N, NA = Answer.YES, Answer.NO, Answer.NOT_APPLICABLE
@@ -169,10 +171,11 @@ CASES = [
 ]
 
 
-def load(session: Session, *, staff: str) -> list[int]:
+def load(session: Session, *, staff: Account) -> list[int]:
     """Install the default checklists and take :data:`CASES` into review as ``staff`` (an
-    audit actor with the intake, legal and human-rights roles); the demands' ids."""
+    account with the intake, legal and human-rights roles); the demands' ids."""
     checklists.install_defaults(session)
+    me = principal_of(staff, "cli")
     rows = demands.list_summaries(session, limit=1000)
     taken = []
     for case in CASES:
@@ -188,27 +191,30 @@ def load(session: Session, *, staff: str) -> list[int]:
         )
         if found is None:
             continue
-        demand = demands.get(session, found.id)
-        demands.move(
+        moved = review.send_to_review(
             session,
-            demand,
+            found.id,
             DemandStatus.LEGAL_REVIEW,
-            actor=staff,
-            by=(Role.INTAKE.value,),
-            reason="Demo: taken into legal review",
+            me=me,
+            reason="Demo: a genuine demand, for legal review",
+            revision=None,
         )
-        _answer(session, demand.id, LEGAL, case.legal, staff)
+        if moved.status is not DemandStatus.LEGAL_REVIEW:
+            continue  # routed to human-rights review first: not what this case shows
+        review.claim(session, found.id, me=me, revision=None)
+        _answer(session, found.id, LEGAL, case.legal, me.actor)
         if case.escalate:
-            demands.move(
+            review.send_to_review(
                 session,
-                demand,
+                found.id,
                 DemandStatus.HUMAN_RIGHTS_REVIEW,
-                actor=staff,
-                by=(Role.LEGAL_REVIEWER.value,),
+                me=me,
                 reason="Demo: political expression; sent to human-rights review",
+                revision=None,
             )
-            _answer(session, demand.id, RIGHTS, list(case.rights), staff)
-        taken.append(demand.id)
+            review.claim(session, found.id, me=me, revision=None)
+            _answer(session, found.id, RIGHTS, list(case.rights), me.actor)
+        taken.append(found.id)
     return taken
 
 

@@ -21,12 +21,14 @@ from dueprocess.authorities import service as authorities
 from dueprocess.authorities.schemas import AuthorityIn
 from dueprocess.connectors.demo import service as microblog
 from dueprocess.connectors.demo.connector import open_session
+from dueprocess.demands import service as demands
 from dueprocess.demands.models import Channel
 from dueprocess.demands.schemas import DemandIn
-from dueprocess.demo import checklists as demo_checklists, scenario
+from dueprocess.demo import checklists as demo_checklists, risk_examples, scenario
 from dueprocess.intake import flow
 from dueprocess.policy import service as policy
 from dueprocess.policy.templates import template_text
+from dueprocess.review import flags, protected
 from dueprocess.runtime import Runtime
 
 ACTOR = "system:demo"
@@ -83,7 +85,7 @@ def load_microblog(runtime: Runtime, rng: random.Random) -> dict[str, list[str]]
             accounts_by_handle[handle] = existing or microblog.add_account(
                 mb, handle, name, country, datetime(2019, 1, 1, tzinfo=UTC)
             )
-        for post in scenario.posts(rng):
+        for post in [*scenario.posts(rng), *risk_examples.posts()]:
             row = microblog.add_post(
                 mb, accounts_by_handle[post.handle], post.text, post.language, post.posted_at
             )
@@ -109,6 +111,24 @@ def load_policy(session: Session, *, author: str, approver: str) -> None:
         actor=author,
     )
     policy.approve(session, version.id, actor=approver, at=PAUSE_FROM)
+
+
+def load_protected(session: Session, *, keeper: str) -> None:
+    """Put the scenario's journalist and activists on the protected-accounts list, as a
+    human-rights reviewer (``keeper``) would."""
+    for handle, category, note in risk_examples.PROTECTED_ACCOUNTS:
+        protected.add(
+            session,
+            protected.ProtectedIn(handle=handle, category=category, note=note),
+            actor=keeper,
+        )
+
+
+def compute_flags(runtime: Runtime, session: Session) -> None:
+    """Risk flags for every demand, read through the demo connector (the review core will
+    compute them as demands enter review; the demo shows them from the start)."""
+    for row in demands.list_summaries(session, limit=10_000):
+        flags.compute(session, runtime.connectors, row.id, actor=ACTOR)
 
 
 def load(runtime: Runtime, session: Session, *, seed: int = 2020) -> DemoLogin | None:
@@ -166,7 +186,8 @@ def load(runtime: Runtime, session: Session, *, seed: int = 2020) -> DemoLogin |
         )
     load_policy(session, author=f"account:{staff.id}", approver=f"account:{approver.id}")
     urls = load_microblog(runtime, rng)
-    for item in scenario.demands(rng, urls):
+    received = [*scenario.demands(rng, urls), *risk_examples.demands(urls)]
+    for item in sorted(received, key=lambda d: str(d.body["received_at"])):
         officer = accounts.get_by_email(session, item.officer_email or "")
         flow.receive(
             session,
@@ -181,8 +202,10 @@ def load(runtime: Runtime, session: Session, *, seed: int = 2020) -> DemoLogin |
             officer_id=officer.id if officer and item.channel in {"portal", "api"} else None,
             second_factor=item.channel == "portal",
         )
+    load_protected(session, keeper=f"account:{staff.id}")
+    compute_flags(runtime, session)
     # The default review checklists, and a few demands in review with their answers.
-    demo_checklists.load(session, staff=f"account:{staff.id}")
+    demo_checklists.load(session, staff=staff)
     login = DemoLogin(STAFF_EMAIL, password, staff.totp_secret, approver.totp_secret)
     path = _login_file(runtime)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -38,6 +38,7 @@ from dueprocess.demands.schemas import (
 from dueprocess.documents.store import DocumentRefused, DocumentStore, StoredDocument
 from dueprocess.errors import FieldError, InvalidInput
 from dueprocess.jurisdictions import country_of
+from dueprocess.review import deadlines
 
 _MAX_FUTURE_SECONDS = 300
 
@@ -207,6 +208,9 @@ def new_demand_values(
         "period_end": as_utc(data.period_end) if data.period_end else None,
         "received_at": checked.received_at,
         "deadline": as_utc(data.deadline) if data.deadline else None,
+        "due_at": deadlines.due_at(
+            checked.received_at, as_utc(data.deadline) if data.deadline else None, data.kind
+        ),
         "penalty": data.penalty,
         "gag_order_basis": data.gag_order.basis if data.gag_order else None,
         "gag_order_until": (

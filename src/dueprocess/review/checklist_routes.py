@@ -1,7 +1,7 @@
 """HTTP for checklists: the JSON API and the staff pages. Thin: each handler opens one
 transaction and calls :mod:`dueprocess.review.checklists`.
 
-Reading checklists and a demand's answers needs ``policy:read`` (every staff reader; not
+Reading checklists and a demand's answers needs ``review:read`` (every staff reader; not
 officers: a demand's checklists are the service's own assessment, not the requester's).
 Proposing needs ``checklists:propose``; approving and rejecting ``checklists:approve`` (the
 service also refuses the proposer approving their own version); answering the legal
@@ -44,12 +44,12 @@ from dueprocess.web.deps import TEMPLATES, unit_of_work
 api = APIRouter(prefix="/api/v1", tags=["checklists"])
 pages = APIRouter(include_in_schema=False)
 
-Read = Annotated[Principal, Depends(requires(Permission.POLICY_READ))]
+Read = Annotated[Principal, Depends(requires(Permission.REVIEW_READ))]
 Propose = Annotated[Principal, Depends(requires(Permission.CHECKLISTS_PROPOSE))]
 Approve = Annotated[Principal, Depends(requires(Permission.CHECKLISTS_APPROVE))]
 AnswerLegal = Annotated[Principal, Depends(requires(Permission.REVIEW_LEGAL))]
 AnswerRights = Annotated[Principal, Depends(requires(Permission.REVIEW_HUMAN_RIGHTS))]
-PageRead = Annotated[Principal, Depends(requires_page(Permission.POLICY_READ))]
+PageRead = Annotated[Principal, Depends(requires_page(Permission.REVIEW_READ))]
 PagePropose = Annotated[Principal, Depends(requires_page(Permission.CHECKLISTS_PROPOSE))]
 PageApprove = Annotated[Principal, Depends(requires_page(Permission.CHECKLISTS_APPROVE))]
 PageAnswerLegal = Annotated[Principal, Depends(requires_page(Permission.REVIEW_LEGAL))]
@@ -119,7 +119,7 @@ def problems_json(exc: ChecklistFileError, field: str = "text") -> JSONResponse:
     "/checklists",
     response_model=list[VersionOut],
     summary="The active checklists",
-    responses={401: _UNAUTHENTICATED, 403: _doc("Lacks policy:read.")},
+    responses={401: _UNAUTHENTICATED, 403: _doc("Lacks review:read.")},
 )
 def get_active(request: Request, me: Read) -> list[VersionOut]:
     """The active version of each checklist (legal, then human rights), with its questions.
@@ -132,7 +132,7 @@ def get_active(request: Request, me: Read) -> list[VersionOut]:
     "/checklists/versions",
     response_model=list[VersionOut],
     summary="Every checklist version",
-    responses={401: _UNAUTHENTICATED, 403: _doc("Lacks policy:read.")},
+    responses={401: _UNAUTHENTICATED, 403: _doc("Lacks review:read.")},
 )
 def list_versions(
     request: Request, me: Read, kind: ChecklistKind | None = None
@@ -200,7 +200,7 @@ def reject_version(request: Request, version_id: int, me: Approve, body: RejectI
     "/demands/{demand_id}/checklists/{kind}",
     response_model=DemandChecklistOut,
     summary="A demand's checklist and its answers",
-    responses={401: _UNAUTHENTICATED, 403: _doc("Lacks policy:read."), 404: _doc("No demand.")},
+    responses={401: _UNAUTHENTICATED, 403: _doc("Lacks review:read."), 404: _doc("No demand.")},
 )
 def get_demand_checklist(
     request: Request, demand_id: int, kind: ChecklistKind, me: Read
@@ -446,9 +446,8 @@ def _answer_page(
     except (Conflict, InvalidInput, NotPermitted) as exc:
         return _demand_page(request, demand_id, kind, _problems(exc), _status(exc))
     anchor = f"#q-{kind.value}-{fields['question']}"
-    if fields["back"] == "checklist":
-        return RedirectResponse(f"/demands/{demand_id}/checklists/{kind.value}{anchor}", 303)
-    return RedirectResponse(f"/demands/{demand_id}{anchor}", status_code=303)
+    back = {"checklist": f"/checklists/{kind.value}", "review": "/review"}.get(fields["back"], "")
+    return RedirectResponse(f"/demands/{demand_id}{back}{anchor}", status_code=303)
 
 
 @pages.post("/demands/{demand_id}/checklists/legal", response_class=HTMLResponse)

@@ -1,5 +1,5 @@
 """Review's tables: checklists and their answers, risk flags, the protected-accounts list,
-per-target decisions, human-rights sign-offs and approvals.
+per-target decisions, human-rights sign-offs, submissions and approvals.
 
 What a queue filters and sorts on lives on the demand row itself (``assignee_id``,
 ``due_at``, ``human_rights_required``, ``revision``; :mod:`dueprocess.demands.models`), so
@@ -14,7 +14,16 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dueprocess.clock import utcnow
@@ -194,18 +203,38 @@ class HumanRightsSignOff(Base):
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class Submission(Base):
+    """A reviewer's decisions on every target and the reply to the requester, put forward
+    together: for approval, or as final when nothing is disclosed or restricted. ``digest``
+    is the SHA-256 of ``decisions`` and ``reply`` in canonical form
+    (:func:`dueprocess.review.decisions.digest`); an approval names the submission and
+    digest it approved. A submission returned for changes is closed (``closed_at``) and a
+    new one is made when the reviewer submits again."""
+
+    __tablename__ = "review_submission"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int] = mapped_column(ForeignKey("demand.id"), index=True)
+    submitted_by: Mapped[int] = mapped_column(ForeignKey("account.id"))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decisions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    reply: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class Approval(Base):
-    """A second person's approval of exactly the decisions in force when they approved:
-    ``digest`` is the SHA-256 of their canonical form (``decisions``, kept as approved). A
-    later change to any decision invalidates it (``invalidated_at``)."""
+    """A second person's approval (or return for changes) of exactly one submission: the
+    ``digest`` they saw, which must be the submission's. The approver made none of its
+    decisions and confirmed with a TOTP code."""
 
     __tablename__ = "approval"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     demand_id: Mapped[int] = mapped_column(ForeignKey("demand.id"), index=True)
-    approved_by: Mapped[int] = mapped_column(ForeignKey("account.id"))
-    approved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("review_submission.id"))
+    approved: Mapped[bool] = mapped_column(Boolean)
+    by: Mapped[int] = mapped_column(ForeignKey("account.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     digest: Mapped[str] = mapped_column(String(64))
-    decisions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     note: Mapped[str] = mapped_column(Text, default="")
-    invalidated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -87,7 +87,12 @@ def create_app(runtime: Runtime) -> FastAPI:
     from dueprocess.demands import routes as demand_routes
     from dueprocess.intake import batch as demand_batch, entry, portal, routes as intake_routes
     from dueprocess.policy import routes as policy_routes
-    from dueprocess.review import checklist_routes
+    from dueprocess.review import (
+        checklist_routes,
+        pages as review_pages,
+        protected_routes,
+        routes as review_routes,
+    )
     from dueprocess.transparency import routes as transparency_routes
 
     app = FastAPI(
@@ -116,6 +121,10 @@ def create_app(runtime: Runtime) -> FastAPI:
         authority_routes.pages,
         policy_routes.api,
         policy_routes.pages,
+        review_routes.api,
+        review_pages.pages,
+        protected_routes.api,
+        protected_routes.pages,
         checklist_routes.api,
         checklist_routes.pages,
     ]
@@ -158,7 +167,6 @@ def create_app(runtime: Runtime) -> FastAPI:
 
     @app.exception_handler(NotPermitted)
     async def on_not_permitted(_request: Request, exc: NotPermitted) -> Response:
-        # A service's own refusal of this person (four eyes; a role the step is not for).
         return JSONResponse({"detail": str(exc)}, status_code=403)
 
     @app.exception_handler(NotAuthenticated)

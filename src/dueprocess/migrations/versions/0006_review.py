@@ -14,6 +14,7 @@ that a stale form is refused. Existing demands get revision 0 and no due time.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 import sqlalchemy as sa
 from alembic import op
@@ -61,22 +62,6 @@ def upgrade() -> None:
     with op.batch_alter_table('protected_account', schema=None) as batch_op:
         batch_op.create_index('ix_protected_account_handle', ['handle'], unique=False)
 
-    op.create_table('approval',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('demand_id', sa.Integer(), nullable=False),
-    sa.Column('approved_by', sa.Integer(), nullable=False),
-    sa.Column('approved_at', dueprocess.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('digest', sa.String(length=64), nullable=False),
-    sa.Column('decisions', sa.JSON(), nullable=False),
-    sa.Column('note', sa.Text(), nullable=False),
-    sa.Column('invalidated_at', dueprocess.db.UTCDateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['approved_by'], ['account.id'], name=op.f('fk_approval_approved_by_account')),
-    sa.ForeignKeyConstraint(['demand_id'], ['demand.id'], name=op.f('fk_approval_demand_id_demand')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_approval'))
-    )
-    with op.batch_alter_table('approval', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_approval_demand_id'), ['demand_id'], unique=False)
-
     op.create_table('checklist_answer',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('demand_id', sa.Integer(), nullable=False),
@@ -105,6 +90,39 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('human_rights_signoff', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_human_rights_signoff_demand_id'), ['demand_id'], unique=False)
+
+    op.create_table('review_submission',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('demand_id', sa.Integer(), nullable=False),
+    sa.Column('submitted_by', sa.Integer(), nullable=False),
+    sa.Column('submitted_at', dueprocess.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decisions', sa.JSON(), nullable=False),
+    sa.Column('reply', sa.Text(), nullable=False),
+    sa.Column('digest', sa.String(length=64), nullable=False),
+    sa.Column('closed_at', dueprocess.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['demand_id'], ['demand.id'], name=op.f('fk_review_submission_demand_id_demand')),
+    sa.ForeignKeyConstraint(['submitted_by'], ['account.id'], name=op.f('fk_review_submission_submitted_by_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_submission'))
+    )
+    with op.batch_alter_table('review_submission', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_review_submission_demand_id'), ['demand_id'], unique=False)
+
+    op.create_table('approval',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('demand_id', sa.Integer(), nullable=False),
+    sa.Column('submission_id', sa.Integer(), nullable=False),
+    sa.Column('approved', sa.Boolean(), nullable=False),
+    sa.Column('by', sa.Integer(), nullable=False),
+    sa.Column('at', dueprocess.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('digest', sa.String(length=64), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['by'], ['account.id'], name=op.f('fk_approval_by_account')),
+    sa.ForeignKeyConstraint(['demand_id'], ['demand.id'], name=op.f('fk_approval_demand_id_demand')),
+    sa.ForeignKeyConstraint(['submission_id'], ['review_submission.id'], name=op.f('fk_approval_submission_id_review_submission')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_approval'))
+    )
+    with op.batch_alter_table('approval', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_approval_demand_id'), ['demand_id'], unique=False)
 
     op.create_table('risk_flag',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -152,6 +170,48 @@ def upgrade() -> None:
         batch_op.create_foreign_key(batch_op.f('fk_demand_assignee_id_account'), 'account', ['assignee_id'], ['id'])
 
     # ### end Alembic commands ###
+    _backfill_due_at()
+
+
+def _backfill_due_at() -> None:
+    """Existing demands are due at the earlier of their deadline and the service's target
+    for their kind (dueprocess.review.deadlines.SERVICE_TARGETS as of this migration)."""
+    hours = {
+        "emergency-disclosure": 4,
+        "preservation": 48,
+        "removal": 72,
+        "geo-restriction": 72,
+        "account-restriction": 72,
+        "user-data": 336,
+        "decryption": 336,
+        "interception": 336,
+    }
+    demand = sa.table(
+        "demand",
+        sa.column("id", sa.Integer),
+        sa.column("kind", sa.String),
+        sa.column("received_at", dueprocess.db.UTCDateTime(timezone=True)),
+        sa.column("deadline", dueprocess.db.UTCDateTime(timezone=True)),
+        sa.column("due_at", dueprocess.db.UTCDateTime(timezone=True)),
+    )
+    bind = op.get_bind()
+    update = demand.update().where(demand.c.id == sa.bindparam("b_id")).values(due_at=sa.bindparam("due"))
+    last = 0
+    while True:  # in pages by id, so a large table is never held in memory at once
+        rows = bind.execute(
+            sa.select(demand.c.id, demand.c.kind, demand.c.received_at, demand.c.deadline)
+            .where(demand.c.id > last)
+            .order_by(demand.c.id)
+            .limit(10_000)
+        ).all()
+        if not rows:
+            return
+        updates = []
+        for demand_id, kind, received_at, deadline in rows:
+            target = received_at + timedelta(hours=hours.get(kind, 336))
+            updates.append({"b_id": demand_id, "due": min(deadline, target) if deadline else target})
+        bind.execute(update, updates)
+        last = rows[-1][0]
 
 
 def downgrade() -> None:
@@ -174,15 +234,19 @@ def downgrade() -> None:
         batch_op.drop_index('ix_risk_flag_code_demand')
 
     op.drop_table('risk_flag')
+    with op.batch_alter_table('approval', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_approval_demand_id'))
+
+    op.drop_table('approval')
+    with op.batch_alter_table('review_submission', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_review_submission_demand_id'))
+
+    op.drop_table('review_submission')
     with op.batch_alter_table('human_rights_signoff', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_human_rights_signoff_demand_id'))
 
     op.drop_table('human_rights_signoff')
     op.drop_table('checklist_answer')
-    with op.batch_alter_table('approval', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_approval_demand_id'))
-
-    op.drop_table('approval')
     with op.batch_alter_table('protected_account', schema=None) as batch_op:
         batch_op.drop_index('ix_protected_account_handle')
 
