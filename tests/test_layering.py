@@ -38,7 +38,15 @@ ALLOWED: dict[str, frozenset[str]] = {
     ),
 }
 HTTP_MODULES = frozenset(
-    {"routes.py", "pages.py", "portal.py", "entry.py", "batch.py", "protected_routes.py"}
+    {
+        "routes.py",
+        "pages.py",
+        "portal.py",
+        "entry.py",
+        "batch.py",
+        "protected_routes.py",
+        "checklist_routes.py",
+    }
 )
 
 

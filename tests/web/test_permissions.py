@@ -94,6 +94,23 @@ DECLARED: dict[tuple[str, str], str] = {
     ("GET", "/protected-accounts"): "protected:manage",
     ("POST", "/protected-accounts"): "protected:manage",
     ("POST", "/protected-accounts/{entry_id}/remove"): "protected:manage",
+    ("GET", "/api/v1/checklists"): "review:read",
+    ("GET", "/api/v1/checklists/versions"): "review:read",
+    ("POST", "/api/v1/checklists/versions"): "checklists:propose",
+    ("POST", "/api/v1/checklists/versions/{version_id}/approve"): "checklists:approve",
+    ("POST", "/api/v1/checklists/versions/{version_id}/reject"): "checklists:approve",
+    ("GET", "/api/v1/demands/{demand_id}/checklists/{kind}"): "review:read",
+    ("POST", "/api/v1/demands/{demand_id}/checklists/legal"): "review:legal",
+    ("POST", "/api/v1/demands/{demand_id}/checklists/human-rights"): "review:human-rights",
+    ("GET", "/checklists"): "review:read",
+    ("GET", "/checklists/propose"): "checklists:propose",
+    ("POST", "/checklists/propose"): "checklists:propose",
+    ("GET", "/checklists/versions/{version_id}"): "review:read",
+    ("POST", "/checklists/versions/{version_id}/approve"): "checklists:approve",
+    ("POST", "/checklists/versions/{version_id}/reject"): "checklists:approve",
+    ("GET", "/demands/{demand_id}/checklists/{kind}"): "review:read",
+    ("POST", "/demands/{demand_id}/checklists/legal"): "review:legal",
+    ("POST", "/demands/{demand_id}/checklists/human-rights"): "review:human-rights",
 }
 
 #: The roles that hold each permission, as the product promises (checked against GRANTS).
@@ -227,6 +244,7 @@ def _path(template: str, demand_id: int, sha256: str) -> str:
         "sha256": sha256,
         "slug": "hkpf-nsd",
         "account_id": "999999",
+        "kind": "legal",
     }
     return re.sub(r"\{(\w+)\}", lambda m: values.get(m[1], "1"), template)
 

@@ -13,9 +13,16 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
 
 def init() -> None:
-    """Create the data directory and bring the database schema up to date."""
+    """Create the data directory, bring the database schema up to date, and install the
+    default review checklists if none is active."""
     runtime = load_runtime()
     ensure_schema(runtime)
+    from dueprocess.review import checklists
+
+    with unit_of_work(runtime) as session:
+        installed = [f"{v.kind.value} {v.version}" for v in checklists.install_defaults(session)]
+    if installed:
+        out.print(f"default checklists installed: {', '.join(installed)}")
     out.print(f"database ready: {runtime.engine.url.render_as_string(hide_password=True)}")
     out.print(f"data directory: {runtime.settings.data_dir}")
     from dueprocess.audit import service as audit

@@ -6,6 +6,7 @@ import typer
 
 from dueprocess.cli.audit import audit_app
 from dueprocess.cli.authority import authority_app
+from dueprocess.cli.checklist import checklist_app
 from dueprocess.cli.demand import demand_app
 from dueprocess.cli.instance import db_app, demo, init, serve
 from dueprocess.cli.policy import policy_app
@@ -25,6 +26,7 @@ app.command()(demo)
 app.add_typer(db_app, name="db")
 app.add_typer(demand_app, name="demand")
 app.add_typer(policy_app, name="policy")
+app.add_typer(checklist_app, name="checklist")
 app.add_typer(authority_app, name="authority")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")

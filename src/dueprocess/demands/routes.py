@@ -17,7 +17,8 @@ from dueprocess.demands.schemas import DemandOut, DemandSummary
 from dueprocess.documents.names import content_disposition
 from dueprocess.documents.sniff import ALLOWED_MEDIA_TYPES
 from dueprocess.policy import service as policy
-from dueprocess.review import flags as risk_flags
+from dueprocess.review import checklists, flags as risk_flags
+from dueprocess.review.models import ChecklistKind
 from dueprocess.web.auth import requires, requires_page
 from dueprocess.web.deps import TEMPLATES, runtime_of, unit_of_work
 from dueprocess.web.params import Id, Offset
@@ -90,10 +91,22 @@ def demand_page(request: Request, demand_id: Id, me: PageReadGrant) -> HTMLRespo
             else {}
         )
         policy_panel = policy.demand_policy(session, demand_id)
+        # The review checklists: staff readers see them, reviewers answer them here.
+        panels = (
+            [checklists.demand_checklist(session, demand_id, kind) for kind in ChecklistKind]
+            if me.authority_scope is None and Permission.REVIEW_READ in me.permissions
+            else []
+        )
     return TEMPLATES.TemplateResponse(
         request,
         "demands/show.html",
-        {"d": shown, "trail": trail, "policy_panel": policy_panel, **checks},
+        {
+            "d": shown,
+            "trail": trail,
+            "policy_panel": policy_panel,
+            "checklist_panels": panels,
+            **checks,
+        },
     )
 
 

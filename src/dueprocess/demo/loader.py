@@ -24,7 +24,7 @@ from dueprocess.connectors.demo.connector import open_session
 from dueprocess.demands import service as demands
 from dueprocess.demands.models import Channel
 from dueprocess.demands.schemas import DemandIn
-from dueprocess.demo import risk_examples, scenario
+from dueprocess.demo import checklists as demo_checklists, risk_examples, scenario
 from dueprocess.intake import flow
 from dueprocess.policy import service as policy
 from dueprocess.policy.templates import template_text
@@ -204,6 +204,8 @@ def load(runtime: Runtime, session: Session, *, seed: int = 2020) -> DemoLogin |
         )
     load_protected(session, keeper=f"account:{staff.id}")
     compute_flags(runtime, session)
+    # The default review checklists, and a few demands in review with their answers.
+    demo_checklists.load(session, staff=staff)
     login = DemoLogin(STAFF_EMAIL, password, staff.totp_secret, approver.totp_secret)
     path = _login_file(runtime)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -90,7 +90,12 @@ def create_app(runtime: Runtime) -> FastAPI:
     from dueprocess.demands import routes as demand_routes
     from dueprocess.intake import batch as demand_batch, entry, portal, routes as intake_routes
     from dueprocess.policy import routes as policy_routes
-    from dueprocess.review import pages as review_pages, protected_routes, routes as review_routes
+    from dueprocess.review import (
+        checklist_routes,
+        pages as review_pages,
+        protected_routes,
+        routes as review_routes,
+    )
     from dueprocess.transparency import routes as transparency_routes
 
     app = FastAPI(
@@ -123,6 +128,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         review_pages.pages,
         protected_routes.api,
         protected_routes.pages,
+        checklist_routes.api,
+        checklist_routes.pages,
     ]
     for router in routers:
         app.include_router(router)
