@@ -48,18 +48,42 @@ def _page_as(
     return page
 
 
+def answer_checklist(page: Page, kind: str) -> None:
+    """Answer every question of the ``kind`` checklist on the review page, one form each."""
+    while True:
+        forms = page.locator(f"#checklist-{kind} form.answer-form")
+        unanswered = page.locator(f"#checklist-{kind} li.question:has(p.answer-none) form")
+        if unanswered.count() == 0:
+            break
+        form = unanswered.first
+        form.locator("input[value=yes]").check()
+        form.locator("textarea[name=note]").fill("checked against the order and the registry")
+        form.locator("button[type=submit]").click()
+        page.wait_for_load_state()
+        assert forms.count() > 0
+    assert "every required question answered" in page.locator(f"#checklist-{kind}").inner_text()
+
+
 def test_a_hong_kong_demand_is_reviewed_and_approved_in_the_browser(
     browser: Browser,  # noqa: F811
     live_server: LiveServer,
     session: Session,
     runtime: Runtime,
 ) -> None:
+    """The issue's scenario: a reviewer claims a Hong Kong demand from the queue, answers both
+    checklists, sees the political-speech flag with its evidence, narrows one target and
+    refuses another; a second person approves with TOTP; the officer sees the reply."""
     factories.authority(session)
     factories.account(session, "intake@example.org", ["intake"])
-    factories.account(session, "legal@example.org", ["legal-reviewer"])
+    factories.account(
+        session, "reviewer@example.org", ["legal-reviewer", "human-rights-reviewer"]
+    )
     factories.account(session, "approver@example.org", ["approver"])
     factories.account(session, "officer@police.gov.hk", ["officer"], "hkpf-nsd")
-    demand = factories.submit(session, runtime, factories.body(**USER_DATA)).demand
+    summary = "Posts on the accounts say 光復香港，時代革命 and call people to the rally"
+    demand = factories.submit(
+        session, runtime, factories.body(**USER_DATA, summary=summary)
+    ).demand
     first, second = (t.id for t in demand.targets)
     session.commit()  # and no transaction left open: on SQLite it would hold the write lock
     base = live_server.url
@@ -77,25 +101,38 @@ def test_a_hong_kong_demand_is_reviewed_and_approved_in_the_browser(
     intake.fill("input[name=reason]", "verified by call-back; genuine court order")
     intake.click("text=Send on")
     intake.wait_for_url("**/review?done=send")
+    # The political-speech flag sent it to human-rights review first.
+    assert "human-rights-review" in intake.locator("h1").inner_text()
 
-    legal = _page_as(browser, base, "legal@example.org", start="/review/legal")
-    assert "NSD/202007/0042" in legal.locator("table.queue").inner_text()
-    legal.click(f"a[href='/demands/{demand.id}/review']")
-    legal.click("text=Claim it")
-    legal.wait_for_url("**/review?done=claim")
-    legal.select_option(f"select[name=outcome-{first}]", "comply-narrowed")
-    legal.check(f"input[name=categories-{first}][value=subscriber]")
-    legal.select_option(f"select[name=outcome-{second}]", "refuse")
-    legal.select_option(f"select[name=reason-{second}]", "human-rights")
-    legal.fill(f"textarea[name=note-{second}]", "a reporter's account; internal note")
-    legal.click("text=Save decisions")
-    legal.wait_for_url("**/review?done=decisions")
-    reply = legal.locator("textarea[name=reply]").input_value()
+    reviewer = _page_as(browser, base, "reviewer@example.org", start="/review/human-rights")
+    reviewer.click(f"a[href='/demands/{demand.id}/review']")
+    flag = reviewer.locator("#risk-flags li.flag[data-code=political]")
+    assert "光復香港" in flag.inner_text(), "the evidence: the words matched"
+    reviewer.click("text=Claim it")
+    reviewer.wait_for_url("**/review?done=claim")
+    answer_checklist(reviewer, "human-rights")
+    reviewer.check("input[name=verdict][value=no-objection]")
+    verdict = reviewer.locator("form[action$='/review/sign-off']")
+    verdict.locator("textarea[name=note]").fill("a court order, narrowly drawn; subscriber data")
+    verdict.locator("button[type=submit]").click()
+    reviewer.wait_for_url("**/review?done=sign-off")
+    assert "legal-review" in reviewer.locator("h1").inner_text()
+    reviewer.click("text=Claim it")
+    reviewer.wait_for_url("**/review?done=claim")
+    answer_checklist(reviewer, "legal")
+    reviewer.select_option(f"select[name=outcome-{first}]", "comply-narrowed")
+    reviewer.check(f"input[name=categories-{first}][value=subscriber]")
+    reviewer.select_option(f"select[name=outcome-{second}]", "refuse")
+    reviewer.select_option(f"select[name=reason-{second}]", "human-rights")
+    reviewer.fill(f"textarea[name=note-{second}]", "a reporter's account; internal note")
+    reviewer.click("text=Save decisions")
+    reviewer.wait_for_url("**/review?done=decisions")
+    reply = reviewer.locator("textarea[name=reply]").input_value()
     assert "subscriber data only" in reply
     assert "internal note" not in reply
-    legal.click("text=Submit decisions")
-    legal.wait_for_url("**/review?done=submit")
-    assert "awaiting-approval" in legal.locator("h1").inner_text()
+    reviewer.click("text=Submit decisions")
+    reviewer.wait_for_url("**/review?done=submit")
+    assert "awaiting-approval" in reviewer.locator("h1").inner_text()
 
     approver.goto(f"{base}/demands/{demand.id}/review")
     while True:

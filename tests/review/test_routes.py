@@ -64,6 +64,17 @@ def _ok(answer: httpx.Response) -> dict[str, Any]:
     return body
 
 
+def answer_legal_checklist(client: httpx.Client, demand_id: int) -> None:
+    """Answer every required question of the legal checklist through the API."""
+    path = f"/api/v1/demands/{demand_id}/checklists/legal"
+    checklist = _ok(client.get(path))
+    for question in checklist["missing_required"]:
+        body = {"version_id": checklist["version_id"], "question": question, "answer": "yes",
+                "note": "checked against the court order"}  # fmt: skip
+        _ok(client.post(path, json=body))
+    assert _ok(client.get(path))["complete"] is True
+
+
 def test_a_demand_is_decided_and_approved_through_the_api(clients: Clients) -> None:
     c = clients
     state = _ok(c.intake.get(_path(c)))
@@ -92,6 +103,10 @@ def test_a_demand_is_decided_and_approved_through_the_api(clients: Clients) -> N
     )
     assert state["needs_approval"] is True
     assert "up to 2020-07-09" in state["reply_draft"]
+    refused = c.legal.post(_path(c, "/submit"), json={"revision": state["revision"]})
+    assert refused.status_code == 422, "the legal checklist is not answered yet"
+    assert {e["loc"][1] for e in refused.json()["detail"]} == {"checklist"}
+    answer_legal_checklist(c.legal, c.demand_id)
     state = _ok(c.legal.post(_path(c, "/submit"), json={"revision": state["revision"]}))
     assert state["status"] == "awaiting-approval"
     digest = state["submission"]["digest"]

@@ -16,9 +16,15 @@ from dueprocess.audit import service as audit
 from dueprocess.demands import service as demands
 from dueprocess.demands.models import Demand, DemandStatus, Reply, ReplyKind
 from dueprocess.errors import Conflict, InvalidInput, NotPermitted
-from dueprocess.review import service as review
+from dueprocess.review import checklist_versions, checklists, service as review
 from dueprocess.review.decisions import Proposed
-from dueprocess.review.models import Outcome, SignOffVerdict, TargetDecision
+from dueprocess.review.models import (
+    Answer,
+    ChecklistKind,
+    Outcome,
+    SignOffVerdict,
+    TargetDecision,
+)
 from dueprocess.runtime import Runtime
 from tests import factories
 
@@ -79,6 +85,7 @@ def _to_legal(session: Session, demand: Demand, staff: Staff, reviewer: Principa
         session, demand.id, S.LEGAL_REVIEW, me=staff.intake, reason="genuine", revision=None
     )
     review.claim(session, demand.id, me=reviewer, revision=None)
+    answer_checklist(session, demand.id, ChecklistKind.LEGAL, reviewer)
     session.commit()
 
 
@@ -86,6 +93,18 @@ def _code(session: Session, who: Principal) -> str:
     secret = accounts.get(session, who.account_id).totp_secret
     assert secret is not None
     return current_code(secret)
+
+
+def answer_checklist(
+    session: Session, demand_id: int, kind: ChecklistKind, who: Principal
+) -> None:
+    """Answer every required question of the active ``kind`` checklist, as ``who``."""
+    version = checklist_versions.active(session, kind)
+    for question in checklists.missing_required(session, demand_id, kind):
+        checklists.answer(
+            session, demand_id, kind, version_id=version.id, question_id=question.id,
+            value=Answer.YES, note="checked against the order", actor=who.actor,
+        )  # fmt: skip
 
 
 def _targets(session: Session, demand: Demand) -> list[int]:
@@ -311,6 +330,7 @@ def test_human_rights_review_is_required_once_escalated_and_a_block_allows_only_
     session.commit()
     assert demand.human_rights_required
     review.claim(session, demand.id, me=staff.rights, revision=None)
+    answer_checklist(session, demand.id, ChecklistKind.HUMAN_RIGHTS, staff.rights)
     review.sign_off(session, demand.id, SignOffVerdict.BLOCK, "the post is protest speech",
                     me=staff.rights, revision=None)  # fmt: skip
     review.claim(session, demand.id, me=staff.legal, revision=None)
@@ -421,3 +441,44 @@ def test_a_demand_without_high_flags_goes_where_intake_sends_it(
     session.commit()
     assert demand.status is S.LEGAL_REVIEW
     assert not review.requires_human_rights_review(session, demand)
+
+
+def test_a_demand_leaves_review_only_with_its_checklist_answered(
+    session: Session, runtime: Runtime, staff: Staff
+) -> None:
+    demand = _demand(session, runtime)
+    review.send_to_review(session, demand.id, S.LEGAL_REVIEW, me=staff.intake, reason="ok",
+                          revision=None)  # fmt: skip
+    review.claim(session, demand.id, me=staff.legal, revision=None)
+    review.decide(session, demand.id, [Proposed(t, Outcome.NO_DATA) for t in
+                  _targets(session, demand)], me=staff.legal, revision=None)  # fmt: skip
+    session.commit()
+    with pytest.raises(InvalidInput) as refused:
+        review.submit(session, demand.id, me=staff.legal, reply=None, revision=None)
+    where = [e.where() for e in refused.value.errors]
+    assert where
+    assert all(w.startswith("checklist.legal.") for w in where)
+    session.rollback()
+    assert demand.status is S.LEGAL_REVIEW
+    answer_checklist(session, demand.id, ChecklistKind.LEGAL, staff.legal)
+    review.submit(session, demand.id, me=staff.legal, reply=None, revision=None)
+    session.commit()
+    assert demand.status.value == "decided"
+
+
+def test_human_rights_review_returns_by_its_verdict_not_by_sending(
+    session: Session, runtime: Runtime, staff: Staff
+) -> None:
+    demand = _demand(session, runtime)
+    review.send_to_review(session, demand.id, S.HUMAN_RIGHTS_REVIEW, me=staff.intake,
+                          reason="a reporter", revision=None)  # fmt: skip
+    review.claim(session, demand.id, me=staff.rights, revision=None)
+    session.commit()
+    with pytest.raises(Conflict, match="with the human-rights verdict"):
+        review.send_to_review(session, demand.id, S.LEGAL_REVIEW, me=staff.rights,
+                              reason="skip it", revision=None)  # fmt: skip
+    session.rollback()
+    with pytest.raises(InvalidInput) as refused:
+        review.sign_off(session, demand.id, SignOffVerdict.NO_OBJECTION, "fine",
+                        me=staff.rights, revision=None)  # fmt: skip
+    assert all(e.where().startswith("checklist.human-rights.") for e in refused.value.errors)

@@ -125,6 +125,18 @@ def send_to_review(
     if not reason:
         raise InvalidInput.one(("reason",), "say why (it is recorded)")
     demand = load(session, demand_id, revision=revision)
+    if demand.status is S.HUMAN_RIGHTS_REVIEW:
+        raise Conflict(
+            f"demand {demand_id} is in human-rights review: it goes back to legal review with "
+            "the human-rights verdict (sign it off or block it), not by sending it"
+        )
+    if demand.status is S.LEGAL_REVIEW and to is S.LEGAL_REVIEW:
+        raise Conflict(f"demand {demand_id} is in legal review already")
+    if demand.status not in (S.RECEIVED, S.LEGAL_REVIEW):
+        raise Conflict(
+            f"demand {demand_id} is {demand.status}: only a demand received or in "
+            "legal review is sent on"
+        )
     if demand.status is not S.RECEIVED:
         require_assigned(demand, me, f"sending it to {to}")
     elif connectors is not None:

@@ -17,10 +17,11 @@ from dueprocess.clock import utcnow
 from dueprocess.demands import service as demands
 from dueprocess.demands.models import DataCategory, Demand, DemandStatus, ReplyKind, Target
 from dueprocess.errors import Conflict, FieldError, InvalidInput, NotPermitted
-from dueprocess.review import decisions as rules, flags
+from dueprocess.review import checklists, decisions as rules, flags
 from dueprocess.review.guards import load, require_assigned, require_role, subject
 from dueprocess.review.models import (
     Approval,
+    ChecklistKind,
     HumanRightsSignOff,
     Outcome,
     SignOffVerdict,
@@ -245,6 +246,7 @@ def submit(
                     "human-rights review blocked compliance: only refusals may go forward",
                 )
             )
+    errors.extend(_unanswered(session, demand_id, ChecklistKind.LEGAL))
     text = (reply if reply is not None else draft_reply(session, demand)).strip()
     if not text:
         errors.append(FieldError(("reply",), "the reply to the requester is empty"))
@@ -276,6 +278,15 @@ def submit(
         return submission
     _finish(session, demand, submission, me=me, data=recorded, approved=False)
     return submission
+
+
+def _unanswered(session: Session, demand_id: int, kind: ChecklistKind) -> list[FieldError]:
+    """A demand leaves legal or human-rights review only with every required question of
+    that review's checklist answered: one error per question that is not."""
+    return [
+        FieldError(("checklist", kind.value, q.id), f"required, not answered: {q.text}")
+        for q in checklists.missing_required(session, demand_id, kind)
+    ]
 
 
 def _finish(
@@ -326,6 +337,9 @@ def sign_off(
     if demand.status is not S.HUMAN_RIGHTS_REVIEW:
         raise Conflict(f"demand {demand_id} is {demand.status}, not in human-rights review")
     require_assigned(demand, me, "signing it off")
+    missing = _unanswered(session, demand_id, ChecklistKind.HUMAN_RIGHTS)
+    if missing:
+        raise InvalidInput(missing)
     signed = HumanRightsSignOff(
         demand_id=demand_id, verdict=verdict, note=note, signed_by=me.account_id
     )

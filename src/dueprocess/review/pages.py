@@ -27,9 +27,9 @@ from dueprocess.clock import utcnow
 from dueprocess.demands import service as demands
 from dueprocess.demands.models import DataCategory, DemandStatus
 from dueprocess.errors import Conflict, FieldError, InvalidInput, NotFound, NotPermitted
-from dueprocess.review import flags, queries, queues, service as review
+from dueprocess.review import checklists, flags, queries, queues, service as review
 from dueprocess.review.decisions import FIELDS, REFUSAL_REASONS, Proposed
-from dueprocess.review.models import Outcome, SignOffVerdict
+from dueprocess.review.models import ChecklistKind, Outcome, SignOffVerdict
 from dueprocess.web.auth import requires_page
 from dueprocess.web.deps import TEMPLATES, runtime_of, unit_of_work
 from dueprocess.web.params import Id
@@ -80,6 +80,10 @@ def _render(
         "fields": {c.value: FIELDS[DataCategory(c)] for c in shown.data_categories},
         "mine": demand.assignee_id == me.account_id,
         "risk": flags.shown(session, demand),
+        "checklist_panels": [
+            checklists.demand_checklist(session, demand_id, kind) for kind in ChecklistKind
+        ],
+        "back": "review",
         "colleagues": _colleagues(session, demand.status),
     }
     return TEMPLATES.TemplateResponse(request, "review/show.html", context, status_code=status_code)
