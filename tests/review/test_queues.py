@@ -89,46 +89,81 @@ def demands(
     factories.authority(session, US)
     day = "2020-07-08T09:30:00+08:00"
     made = Set(
-        hk=_submit(session, runtime, reference="HK-1", summary="Remove the protest post",
-                   deadline=day),  # fmt: skip
+        hk=_submit(
+            session, runtime, reference="HK-1", summary="Remove the protest post", deadline=day
+        ),
         de=_submit(
-            session, runtime, authority="de-bka", jurisdiction="DE", reference="BKA/2020/77",
-            kind="user-data", legal_process="court-order", data_categories=["subscriber"],
-            summary="Subscriber records of a fraud suspect", deadline=None,
+            session,
+            runtime,
+            authority="de-bka",
+            jurisdiction="DE",
+            reference="BKA/2020/77",
+            kind="user-data",
+            legal_process="court-order",
+            data_categories=["subscriber"],
+            summary="Subscriber records of a fraud suspect",
+            deadline=None,
             legal_basis={"instrument": "StPO", "article": "§ 100j"},
             targets=[{"type": "account", "id": "@fraud_suspect"}],
-        ),  # fmt: skip
+        ),
         us_ca=_submit(
-            session, runtime, authority="us-fbi", jurisdiction="US-CA", reference="FBI-SF-9",
-            summary="Preserve the account", kind="preservation", legal_process="subpoena",
-            deadline=None, legal_basis={"instrument": "18 U.S.C.", "article": "2703(f)"},
+            session,
+            runtime,
+            authority="us-fbi",
+            jurisdiction="US-CA",
+            reference="FBI-SF-9",
+            summary="Preserve the account",
+            kind="preservation",
+            legal_process="subpoena",
+            deadline=None,
+            legal_basis={"instrument": "18 U.S.C.", "article": "2703(f)"},
             targets=[{"type": "account", "id": "@sf_account"}],
-        ),  # fmt: skip
+        ),
         emergency=_submit(
-            session, runtime, reference="HK-EMERG", kind="emergency-disclosure",
-            legal_process="emergency", emergency_justification="a life is at risk",
-            data_categories=["subscriber"], deadline=None, summary="Threat to life",
+            session,
+            runtime,
+            reference="HK-EMERG",
+            kind="emergency-disclosure",
+            legal_process="emergency",
+            emergency_justification="a life is at risk",
+            data_categories=["subscriber"],
+            deadline=None,
+            summary="Threat to life",
             targets=[{"type": "account", "id": "@at_risk"}],
-        ),  # fmt: skip
+        ),
         chinese=_submit(
-            session, runtime, reference="NSD/202007/0042", deadline=day,
+            session,
+            runtime,
+            reference="NSD/202007/0042",
+            deadline=day,
             summary="要求刪除「光復香港，時代革命」的帖子，並提供記者資料",
             targets=[{"type": "content", "id": "https://microblog.demo/@standnews_reporter/9"}],
-        ),  # fmt: skip
-        overdue=_submit(session, runtime, reference="HK-LATE", summary="Late",
-                        deadline="2020-07-07T10:00:00+08:00"),  # fmt: skip
+        ),
+        overdue=_submit(
+            session,
+            runtime,
+            reference="HK-LATE",
+            summary="Late",
+            deadline="2020-07-07T10:00:00+08:00",
+        ),
         mine=_submit(session, runtime, reference="HK-MINE", summary="Mine", deadline=day),
         suspicious=_submit(session, runtime, reference="HK-SUS", summary="Odd", deadline=day),
-        escalated=_submit(session, runtime, reference="HK-ESC", summary="Escalated",
-                          deadline=day),  # fmt: skip
-        flagged=_submit(session, runtime, reference="HK-FLAG", summary="Student union",
-                        deadline=day, targets=[{"type": "content", "id": posts["hk_student_union"][0]}]),  # fmt: skip
+        escalated=_submit(session, runtime, reference="HK-ESC", summary="Escalated", deadline=day),
+        flagged=_submit(
+            session,
+            runtime,
+            reference="HK-FLAG",
+            summary="Student union",
+            deadline=day,
+            targets=[{"type": "content", "id": posts["hk_student_union"][0]}],
+        ),
     )
     review.claim(session, made.mine, me=intake, revision=None)
     # Columns set directly where producing them through intake would need a whole scenario
     # (these tests are about reading them): a suspicious requester, an escalate stance.
-    session.execute(update(Demand).where(Demand.id == made.suspicious)
-                    .values(verification_state="suspicious"))  # fmt: skip
+    session.execute(
+        update(Demand).where(Demand.id == made.suspicious).values(verification_state="suspicious")
+    )
     session.execute(update(Demand).where(Demand.id == made.escalated).values(stance="escalate"))
     flags.compute(session, runtime.connectors, made.flagged, actor="test")
     session.commit()
@@ -181,8 +216,10 @@ def test_every_filter(session: Session, demands: Set) -> None:
         ({"due_before": "2020-07-07T12:00:00+08:00"}, {d.overdue}),
         ({"due_after": "2020-07-07", "due_before": "2020-07-08"}, {d.emergency, d.overdue}),
         ({"emergency": "true"}, {d.emergency}),
-        ({"jurisdiction": "HK", "kind": "removal", "assignee": "nobody", "due": "overdue"},
-         {d.overdue}),  # fmt: skip
+        (
+            {"jurisdiction": "HK", "kind": "removal", "assignee": "nobody", "due": "overdue"},
+            {d.overdue},
+        ),
     ]
     for values, expected in cases:
         assert set(_read(session, **values)) == expected, values
@@ -193,9 +230,13 @@ def test_due_soon_follows_the_rows_urgency(session: Session, demands: Set) -> No
     filters = Filters(due="soon")
     rows = queues.page(session, "intake", filters, now=later, limit=50).rows
     assert {r.id for r in rows} == {
-        demands.hk, demands.chinese, demands.mine, demands.suspicious, demands.escalated,
+        demands.hk,
+        demands.chinese,
+        demands.mine,
+        demands.suspicious,
+        demands.escalated,
         demands.flagged,
-    }  # fmt: skip
+    }
     assert {r.urgency for r in rows} == {"due-soon"}
     every = queues.page(session, "intake", Filters(), now=later, limit=50).rows
     assert {r.id for r in every if r.urgency == "due-soon"} == {r.id for r in rows}
@@ -245,8 +286,14 @@ def test_search_finds_english_and_chinese(session: Session, demands: Set) -> Non
     assert _read(session, q="香港") == [demands.chinese]
     assert _read(session, q="時代香港") == []
     assert _read(session, q="nsd/202007/0042") == [demands.chinese]
-    assert set(_read(session, q="hk_student_union")) == {demands.hk, demands.flagged, demands.mine,
-        demands.suspicious, demands.escalated, demands.overdue}  # fmt: skip
+    assert set(_read(session, q="hk_student_union")) == {
+        demands.hk,
+        demands.flagged,
+        demands.mine,
+        demands.suspicious,
+        demands.escalated,
+        demands.overdue,
+    }
 
 
 def test_search_finds_a_demand_stored_without_terms(
@@ -282,8 +329,13 @@ def test_cursors_neither_lose_nor_repeat_a_row_while_demands_arrive(
     session: Session, runtime: Runtime, demands: Set
 ) -> None:
     for n in range(14):
-        _submit(session, runtime, reference=f"MORE-{n}", summary="more",
-                deadline=f"2020-07-{8 + n % 5:02d}T09:30:00+08:00")  # fmt: skip
+        _submit(
+            session,
+            runtime,
+            reference=f"MORE-{n}",
+            summary="more",
+            deadline=f"2020-07-{8 + n % 5:02d}T09:30:00+08:00",
+        )
     session.commit()
     before = _walk(session, 5)
     assert len(before) == len(set(before)) == 24
@@ -291,10 +343,26 @@ def test_cursors_neither_lose_nor_repeat_a_row_while_demands_arrive(
 
     def arrive() -> None:  # one due at once (sorts early), one due late (sorts late)
         n = len(arrived)
-        arrived.append(_submit(session, runtime, reference=f"NEW-{n}", summary="new",
-                               deadline="2020-07-07T09:31:00+08:00"))  # fmt: skip
-        arrived.append(_submit(session, runtime, reference=f"LATE-{n}", summary="new",
-                               deadline=None, kind="user-data", data_categories=["subscriber"]))  # fmt: skip
+        arrived.append(
+            _submit(
+                session,
+                runtime,
+                reference=f"NEW-{n}",
+                summary="new",
+                deadline="2020-07-07T09:31:00+08:00",
+            )
+        )
+        arrived.append(
+            _submit(
+                session,
+                runtime,
+                reference=f"LATE-{n}",
+                summary="new",
+                deadline=None,
+                kind="user-data",
+                data_categories=["subscriber"],
+            )
+        )
         session.commit()
 
     during = _walk(session, 5, arrive)
@@ -320,24 +388,38 @@ def test_pages_back_and_forth(session: Session, runtime: Runtime, demands: Set) 
             break
         after = Cursor.decode(shown.next, "after")
     assert [len(p.rows) for p in pages] == [4, 4, 4, 4, 4, 1]
-    assert pages[0].prev is None and pages[1].prev is not None
+    assert pages[0].prev is None
+    assert pages[1].prev is not None
     # back from the last page, page by page, to the first
     back = pages[-1]
     for expected in reversed(pages[:-1]):
         assert back.prev is not None
-        back = queues.page(session, "intake", Filters(), now=NOW,
-                           before=Cursor.decode(back.prev, "before"), limit=4)  # fmt: skip
+        back = queues.page(
+            session,
+            "intake",
+            Filters(),
+            now=NOW,
+            before=Cursor.decode(back.prev, "before"),
+            limit=4,
+        )
         assert [r.id for r in back.rows] == [r.id for r in expected.rows]
     assert back.prev is None  # the first page
 
 
 def test_a_page_before_the_first_is_the_first(session: Session, demands: Set) -> None:
     first = queues.page(session, "intake", Filters(), now=NOW, limit=3)
-    second = queues.page(session, "intake", Filters(), now=NOW, limit=3,
-                         after=Cursor.decode(first.next or "", "after"))  # fmt: skip
+    second = queues.page(
+        session,
+        "intake",
+        Filters(),
+        now=NOW,
+        limit=3,
+        after=Cursor.decode(first.next or "", "after"),
+    )
     # one row before the second page's first: going back gives a whole first page
-    earlier = queues.page(session, "intake", Filters(), now=NOW, limit=3,
-                          before=second.rows[0].cursor)  # fmt: skip
+    earlier = queues.page(
+        session, "intake", Filters(), now=NOW, limit=3, before=second.rows[0].cursor
+    )
     assert [r.id for r in earlier.rows] == [r.id for r in first.rows]
     assert earlier.prev is None
 
@@ -390,14 +472,35 @@ def test_bad_filters_are_each_named(session: Session, demands: Set) -> None:
             me=1,
         )
     named = {e.loc for e in refused.value.errors}
-    assert named == {("query", n) for n in (
-        "jurisdiction", "authority", "kind", "stance", "verification", "flag", "assignee",
-        "due", "due_within", "due_after", "due_before", "emergency", "q")}  # fmt: skip
+    assert named == {
+        ("query", n)
+        for n in (
+            "jurisdiction",
+            "authority",
+            "kind",
+            "stance",
+            "verification",
+            "flag",
+            "assignee",
+            "due",
+            "due_within",
+            "due_after",
+            "due_before",
+            "emergency",
+            "q",
+        )
+    }
     with pytest.raises(InvalidInput, match="later than due_after"):
         queue_filters.read(session, {"due_after": "2020-08-01", "due_before": "2020-07-01"}, me=1)
     # not base64; id 0; id past 2^31-1; not a 0/1; a time past the year 9999
-    for token in ("", "garbage!", "MS4xLjA", "MS4xLjQyOTQ5NjcyOTY", "Mi4xLjE",
-                  "MS45OTk5OTk5OTk5OTk5OTk5OTkuMQ"):  # fmt: skip
+    for token in (
+        "",
+        "garbage!",
+        "MS4xLjA",
+        "MS4xLjQyOTQ5NjcyOTY",
+        "Mi4xLjE",
+        "MS45OTk5OTk5OTk5OTk5OTk5OTkuMQ",
+    ):
         with pytest.raises(InvalidInput) as bad:
             Cursor.decode(token, "after")
         assert bad.value.errors[0].loc == ("query", "after")
