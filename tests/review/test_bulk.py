@@ -116,8 +116,8 @@ def test_a_legal_reviewer_sends_on_only_their_own(session: Session, runtime: Run
             "assignee": legal.account_id,
             "human_rights_required": True,
         }
+    other = factories.submit(session, runtime, factories.body(reference="R-9")).demand
     with pytest.raises(bulk.Refused) as refused:  # legal review cannot send from received
-        other = factories.submit(session, runtime, factories.body(reference="R-9")).demand
         bulk.send(
             session,
             [bulk.Item(other.id, other.revision)],
