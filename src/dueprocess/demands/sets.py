@@ -89,7 +89,8 @@ def write(
     """One UPDATE setting ``values`` on the demands ``ids``, adding ``moves`` to their
     ``revision``; with ``status``, only where the demand still is in it. :class:`Conflict`
     if any demand was not updated (it moved meanwhile): the caller's transaction then rolls
-    back and nothing of the set is written."""
+    back and nothing of the set is written. Demands the session holds as objects are expired,
+    so that they are read again as written."""
     if not ids:
         return
     changes: dict[str, Any] = dict(values)
@@ -102,6 +103,11 @@ def write(
             statement = statement.where(Demand.status == status)
         result = session.execute(statement.execution_options(synchronize_session=False))
         updated += result.rowcount  # type: ignore[attr-defined]
+    wanted = set(ids)
+    for loaded in list(session.identity_map.values()):
+        # a Demand the session holds is read again when next used: it is stale now
+        if isinstance(loaded, Demand) and loaded.id in wanted:
+            session.expire(loaded)
     if updated != len(ids):
         raise Conflict(
             f"{len(ids) - updated} of {len(ids)} demands changed while they were being "
