@@ -35,9 +35,9 @@ from dueprocess.demands.queries import (
     authority_demands as authority_demands,
     iter_open_demands as iter_open_demands,
     iter_open_rows as iter_open_rows,
-    open_rows_after as open_rows_after,
     jurisdiction_counts as jurisdiction_counts,
     open_groups as open_groups,
+    open_rows_after as open_rows_after,
     received_counts as received_counts,
 )
 from dueprocess.demands.schemas import (
