@@ -17,6 +17,7 @@ from dueprocess.audit import service as audit
 from dueprocess.audit.models import AuditEvent
 from dueprocess.demands import service as demands
 from dueprocess.demands.models import Demand, DemandStatus, Reply
+from dueprocess.errors import Conflict
 from dueprocess.policy import activation, service as policy
 from dueprocess.policy.activation import Tally
 from dueprocess.policy.models import PolicyEvaluation
@@ -95,7 +96,7 @@ def _mixed(session: Session, runtime: Runtime, people: dict[str, str]) -> None: 
         session, version.id, actor=people["approver"], at=datetime(2020, 7, 1, tzinfo=UTC)
     )
     session.commit()
-    kinds = [
+    kinds: list[tuple[str, str, dict[str, Any]]] = [
         ("removal", "administrative-order", {}),
         ("user-data", "court-order", {"data_categories": ["subscriber"]}),
         ("preservation", "subpoena", {}),
@@ -249,6 +250,7 @@ def test_an_activation_moved_under_it_changes_nothing(
     session: Session,
     runtime: Runtime,
     people: dict[str, str],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A set written while one of its demands is not where it was read (here, moved by hand
     between the read and the write) is refused whole: the transaction rolls back."""
@@ -271,12 +273,10 @@ def test_an_activation_moved_under_it_changes_nothing(
             )
         return rows
 
-    demands.open_rows_after = read_then_move  # type: ignore[assignment]
-    try:
-        with pytest.raises(policy.Conflict, match="changed while they were being moved"):
-            policy.approve(session, version.id, actor=people["approver"])
-    finally:
-        demands.open_rows_after = original  # type: ignore[assignment]
+    monkeypatch.setattr(demands, "open_rows_after", read_then_move)
+    with pytest.raises(Conflict, match="changed while they were being moved"):
+        policy.approve(session, version.id, actor=people["approver"])
+    monkeypatch.undo()
     session.rollback()
     assert demands.get(session, hk.id).status is S.RECEIVED
     assert policy.get_version(session, version.id).status.value == "proposed"
