@@ -5,13 +5,14 @@ row while demands arrive, the bounded totals, and bad filters named."""
 
 from __future__ import annotations
 
+import os
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from dueprocess.accounts import service as accounts, signin
@@ -509,3 +510,22 @@ def test_bad_filters_are_each_named(session: Session, demands: Set) -> None:
 def test_a_cursor_round_trips() -> None:
     here = Cursor(True, datetime(2020, 7, 7, 1, 30, 0, 123456, tzinfo=UTC), 42)
     assert Cursor.decode(here.encode(), "after") == here
+
+
+@pytest.mark.skipif(
+    os.environ.get("DUEPROCESS_TEST_DATABASE") != "postgresql", reason="PostgreSQL's timeout"
+)
+def test_a_count_over_its_budget_gives_way_to_the_estimate(
+    session: Session, demands: Set, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A count PostgreSQL cannot finish within the budget is cancelled (here: one that sleeps
+    a fifth of a second, against a budget of a millisecond); the transaction goes on, with
+    its own time limit as it was."""
+    before = session.scalar(text("SELECT current_setting('statement_timeout')"))
+    monkeypatch.setattr(queues, "COUNT_BUDGET_MS", 1)
+    slow = select(func.count()).select_from(select(func.pg_sleep(0.2)).subquery())
+    assert queues._within_budget(session, slow) is None
+    assert session.scalar(text("SELECT current_setting('statement_timeout')")) == before
+    monkeypatch.setattr(queues, "COUNT_BUDGET_MS", 10_000)
+    assert queues._within_budget(session, select(func.count()).select_from(Demand)) == 10
+    assert session.scalar(text("SELECT current_setting('statement_timeout')")) == before

@@ -11,9 +11,10 @@ leaves meanwhile neither repeats a row nor skips one (a new demand shows up on a
 if it sorts after the cursor, and not at all if before).
 
 **Counts.** A page's total is counted exactly up to :data:`EXACT_UP_TO`; beyond that,
-PostgreSQL's planner estimates it (``total_is: "estimate"``) and SQLite, which has no
-estimate, says "more than" (``"lower-bound"``). Counting a million-demand queue exactly
-would cost more than the page itself.
+PostgreSQL's planner estimates it (``total_is: "estimate"``; asked first, so a set it
+expects to be larger is never counted) and SQLite, which has no estimate, says "more than"
+(``"lower-bound"``). Counting a million-demand queue exactly would cost more than the page
+itself.
 
 **Filters** are :class:`~dueprocess.review.queue_filters.Filters`: each is a condition on
 the demand's own columns (so the queue's index still gives the order), but risk flags
@@ -41,9 +42,11 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     tuple_,
 )
 from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -411,17 +414,52 @@ def _shown(session: Session, rows: list[Any], now: datetime) -> list[QueueRow]:
 def count(
     session: Session, where: list[ColumnElement[bool]], *, postgres: bool
 ) -> tuple[int, TotalIs]:
-    """How many demands ``where`` selects: exact up to :data:`EXACT_UP_TO`, else PostgreSQL's
-    estimate (at least :data:`EXACT_UP_TO` + 1) or, on SQLite, that lower bound."""
-    matching = select(Demand.id).where(*where)
-    bounded = matching.limit(EXACT_UP_TO + 1).subquery()
-    exact = int(session.scalar(select(func.count()).select_from(bounded)) or 0)
+    """How many demands ``where`` selects: exactly, up to :data:`EXACT_UP_TO`; beyond it,
+    PostgreSQL's estimate or, on SQLite, the lower bound :data:`EXACT_UP_TO` + 1.
+
+    On PostgreSQL the planner is asked first (planning only, about a millisecond): when it
+    expects more than :data:`EXACT_UP_TO`, its estimate is the answer and nothing is
+    counted. Otherwise the demands are counted, but for at most :data:`COUNT_BUDGET_MS`:
+    a small result can still cost a pass over every demand its filters touch (a common word
+    and a rare flag together), several times the page itself, and then the estimate is
+    given instead, and said to be one."""
+    guess = 0
+    if postgres:
+        guess = _estimate(session, select(literal(1)).select_from(Demand).where(*where))
+        if guess > EXACT_UP_TO:
+            return guess, "estimate"
+    bounded = select(Demand.id).where(*where).limit(EXACT_UP_TO + 1).subquery()
+    query = select(func.count()).select_from(bounded)
+    exact = _within_budget(session, query) if postgres else session.scalar(query)
+    if exact is None:
+        return max(guess, 1), "estimate"
     if exact <= EXACT_UP_TO:
         return exact, "exact"
-    if not postgres:
-        return exact, "lower-bound"
-    return max(_estimate(session, select(literal(1)).select_from(Demand).where(*where)),
-               exact), "estimate"  # fmt: skip
+    return (max(guess, exact), "estimate") if postgres else (exact, "lower-bound")
+
+
+#: How long PostgreSQL may spend counting a page's total exactly.
+COUNT_BUDGET_MS = 40
+
+
+def _within_budget(session: Session, query: Select[Any]) -> int | None:
+    """``query``'s count, or None if PostgreSQL needs more than :data:`COUNT_BUDGET_MS` (the
+    count is cancelled). It runs in a savepoint that is then rolled back, which undoes the
+    time limit and keeps the transaction usable after a cancel."""
+    savepoint = session.begin_nested()
+    try:
+        session.execute(_BUDGET, {"ms": f"{COUNT_BUDGET_MS}ms"})
+        found = int(session.scalar(query) or 0)
+    except OperationalError as exc:
+        savepoint.rollback()
+        if getattr(exc.orig, "sqlstate", None) == "57014":  # query_canceled
+            return None
+        raise
+    savepoint.rollback()
+    return found
+
+
+_BUDGET = text("SELECT set_config('statement_timeout', :ms, true)")
 
 
 class _Explain(Executable, ClauseElement):
