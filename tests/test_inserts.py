@@ -33,6 +33,7 @@ def _demand_row(demand_id: int, authority_id: int) -> dict[str, object]:
         "period_end": None,
         "received_at": datetime(2020, 7, 7, 1, 30, 0, 123456, tzinfo=UTC),
         "deadline": None,
+        "due_at": datetime(2020, 7, 10, 1, 30, tzinfo=UTC),
         "penalty": None,
         "gag_order_basis": None,
         "gag_order_until": None,

@@ -46,6 +46,8 @@ HTTP_MODULES = frozenset(
         "batch.py",
         "protected_routes.py",
         "checklist_routes.py",
+        "queue_routes.py",
+        "queue_pages.py",
     }
 )
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -105,6 +106,23 @@ class Demand(Base):
         UniqueConstraint("authority_id", "idempotency_key", name="uq_demand_idempotency"),
         Index("ix_demand_status_received", "status", "received_at"),
         Index("ix_demand_authority_received", "authority_id", "received_at"),
+        # A review queue's order (docs/review.md, "Queues"): the demands waiting in one
+        # status, emergencies first, then the earliest due; ``id`` breaks ties. Each of the
+        # two parts of a queue (emergencies, the rest) is one range of this index, read in
+        # order from a page's cursor, so a page deep in a queue costs what the first does.
+        Index("ix_demand_queue", "status", "emergency", "due_at", "id"),
+        # The same per assignee ("yours"), over assigned demands only: most wait unassigned,
+        # and intake, which writes them, need not pay for an entry.
+        Index(
+            "ix_demand_assignee_queue",
+            "assignee_id",
+            "status",
+            "emergency",
+            "due_at",
+            "id",
+            postgresql_where=text("assignee_id IS NOT NULL"),
+            sqlite_where=text("assignee_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -147,8 +165,14 @@ class Demand(Base):
     revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))
     assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    #: The earlier of the legal deadline and the service's own target for the kind.
-    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The earlier of the legal deadline and the service's own target for the kind (every demand
+    #: has one: the target always applies).
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: An emergency disclosure, or any demand made under the emergency process: the head of
+    #: every queue (:func:`dueprocess.review.deadlines.is_emergency`). Fixed at intake, as
+    #: the kind and process it is read from are; a column so that the queue's index can
+    #: lead with it.
+    emergency: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     human_rights_required: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )

@@ -198,6 +198,23 @@ def iter_open_rows(
         result.close()
 
 
+def open_rows_after(session: Session, after: int, limit: int) -> list[OpenRow]:
+    """Up to ``limit`` open demands with an id above ``after``, by id: a keyset page, for a
+    caller that changes them between pages (a demand it moves out of the open states, or
+    within them, is not read again)."""
+    query = (
+        select(*_ROW_COLUMNS)
+        .join(Authority, Authority.id == Demand.authority_id)
+        .where(_open(), Demand.id > after)
+        .order_by(Demand.id)
+        .limit(limit)
+    )
+    return [
+        OpenRow(row[0], row[1], row[2], row[3].value, row[4].value, row[5].value, *row[6:])
+        for row in session.execute(query)
+    ]
+
+
 def iter_open_demands(session: Session, *, batch: int = 500) -> Iterator[list[Demand]]:
     """Every open demand, in batches by id (keyset), as objects the caller may change.
 

@@ -8,7 +8,8 @@ itself lives in :mod:`dueprocess.intake.record` and the read models in
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, BinaryIO, cast
+from datetime import datetime
+from typing import Any, BinaryIO, cast, overload
 
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -36,6 +37,7 @@ from dueprocess.demands.queries import (
     iter_open_rows as iter_open_rows,
     jurisdiction_counts as jurisdiction_counts,
     open_groups as open_groups,
+    open_rows_after as open_rows_after,
     received_counts as received_counts,
 )
 from dueprocess.demands.schemas import (
@@ -291,14 +293,55 @@ def moved_data(
     return {"from": previous.value, "reason": reason, **(data or {})}
 
 
-def add_reply(session: Session, demand: Demand, kind: ReplyKind, text: str) -> Reply:
+@overload
+def add_reply(session: Session, demand: Demand, kind: ReplyKind, text: str) -> Reply: ...
+
+
+@overload
+def add_reply(
+    session: Session,
+    demand: int,
+    kind: ReplyKind,
+    text: str,
+    *,
+    rows: list[dict[str, Any]],
+    at: datetime,
+) -> None: ...
+
+
+def add_reply(
+    session: Session,
+    demand: Demand | int,
+    kind: ReplyKind,
+    text: str,
+    *,
+    rows: list[dict[str, Any]] | None = None,
+    at: datetime | None = None,
+) -> Reply | None:
     """Queue a message to the requester (the portal and API show it; ``sent_at`` when sent).
+
+    ``demand`` is the demand (the reply is added to the session, written at its next flush),
+    or the id of one when the caller works in rows (a policy's activation over every open
+    demand): the reply's row, made ``at`` then, is appended to ``rows`` for the caller to
+    write with the others (:func:`insert_replies`).
 
     Not audited here: the event of the step that queued it records the reply (see
     :mod:`dueprocess.policy.stances`)."""
-    reply = Reply(demand=demand, kind=kind, text=text)
-    session.add(reply)  # written at the next flush; no flush here, a batch writes them together
-    return reply
+    if isinstance(demand, Demand):
+        reply = Reply(demand=demand, kind=kind, text=text)
+        session.add(reply)  # written at the next flush; a batch writes them together
+        return reply
+    if rows is None or at is None:
+        raise TypeError("a reply by demand id needs the rows it goes with and its time")
+    rows.append(
+        {"demand_id": demand, "kind": kind, "text": text, "created_at": at, "sent_at": None}
+    )
+    return None
+
+
+def insert_replies(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Write replies made by :func:`add_reply` as rows: one INSERT (PostgreSQL: COPY)."""
+    inserts.insert_rows(session, Reply, rows)
 
 
 def replies(session: Session, demand_id: int) -> list[Reply]:

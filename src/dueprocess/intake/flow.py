@@ -31,6 +31,7 @@ from dueprocess.documents import signatures
 from dueprocess.errors import InvalidInput
 from dueprocess.intake import record
 from dueprocess.policy import service as policy
+from dueprocess.review import search
 from dueprocess.runtime import Runtime
 
 #: Who the audit log names for the automatic requester assessment.
@@ -213,6 +214,7 @@ class _Rows:
         self.documents: list[dict[str, Any]] = []
         self.replies: list[dict[str, Any]] = []
         self.evaluations: list[dict[str, object]] = []
+        self.searches: list[dict[str, Any]] = []
         self._decisions: dict[tuple[str, str, str, str, datetime], _Stance] = {}
         self._volumes: dict[int, tuple[int, int]] = {}
         self._assessed: dict[
@@ -325,6 +327,8 @@ class _Rows:
             }
             for i, t in enumerate(data.targets)
         )
+        found = search.document(data.reference, data.summary, (t.id for t in data.targets))
+        self.searches.append({"demand_id": demand_id, "text": found.text, "terms": found.terms})
         self.documents.extend(
             {
                 "demand_id": demand_id,
@@ -387,6 +391,7 @@ class _Rows:
             replies=self.replies,
         )
         policy.record_evaluations(session, self.evaluations)
+        search.store(session, self.searches)
         authorities.count_received(
             session, [(d["authority_id"], d["received_at"]) for d in self.demands]
         )

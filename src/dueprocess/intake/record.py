@@ -212,6 +212,7 @@ def new_demand_values(
         "due_at": deadlines.due_at(
             checked.received_at, as_utc(data.deadline) if data.deadline else None, data.kind
         ),
+        "emergency": deadlines.is_emergency(data.kind, data.legal_process),
         "penalty": data.penalty,
         "gag_order_basis": data.gag_order.basis if data.gag_order else None,
         "gag_order_until": (

@@ -73,5 +73,20 @@ def _migrate(engine: Engine, step: Callable[[Config, str], None], revision: str)
 def drift(engine: Engine) -> list[object]:
     """Differences between the models and the migrated database; empty when they agree."""
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_object": for_dialect(connection.dialect.name)}
+        context = MigrationContext.configure(connection, opts=opts)
         return list(compare_metadata(context, all_metadata()))
+
+
+def for_dialect(dialect: str) -> Callable[[object, str | None, str, bool, object], bool]:
+    """Alembic's ``include_object`` hook: leaves out of the comparison a model's index made
+    for another database only (``Index(...).ddl_if(dialect=...)``, such as a PostgreSQL GIN
+    index), which Alembic would otherwise report missing."""
+
+    def include(
+        obj: object, _name: str | None, type_: str, _reflected: bool, _other: object
+    ) -> bool:
+        wanted = getattr(obj, "_ddl_if", None) if type_ == "index" else None
+        return wanted is None or wanted.dialect in (None, dialect)
+
+    return include

@@ -7,7 +7,7 @@ from __future__ import annotations
 from alembic import context
 
 from dueprocess.db import make_engine
-from dueprocess.migrations import all_metadata
+from dueprocess.migrations import all_metadata, for_dialect
 
 config = context.config
 target_metadata = all_metadata()
@@ -21,6 +21,7 @@ def run() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=for_dialect(connection.dialect.name),
         )
         with context.begin_transaction():
             context.run_migrations()
@@ -32,6 +33,7 @@ def run() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=for_dialect(connection.dialect.name),
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -30,6 +30,9 @@ What a stance does to a demand (``docs/policy.md`` has the table)
     move is one ``demand.<status>`` event, the last one carrying the decision and the reply
     (:mod:`dueprocess.policy.stances`).
 
+    On activation all of this is written in sets, not demand by demand
+    (:mod:`dueprocess.policy.activation`): the same rows and events, one statement per set.
+
 Concurrency
     Activation takes an exclusive PostgreSQL advisory lock and intake
     (:mod:`dueprocess.intake.flow`) a shared one, before any audit write, so a demand is never
@@ -39,12 +42,11 @@ Concurrency
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from dueprocess import inserts
@@ -52,13 +54,12 @@ from dueprocess.accounts import service as accounts
 from dueprocess.accounts.models import Account
 from dueprocess.accounts.permissions import Permission, permissions_of
 from dueprocess.audit import service as audit
-from dueprocess.authorities import service as authorities
 from dueprocess.clock import as_utc, isoformat_z, utcnow
 from dueprocess.db import transaction_memo
-from dueprocess.demands import service as demands, states
-from dueprocess.demands.models import Demand, DemandStatus
+from dueprocess.demands import service as demands
+from dueprocess.demands.models import DemandStatus
 from dueprocess.errors import Conflict, InvalidInput, NotFound
-from dueprocess.policy import schemas as out
+from dueprocess.policy import activation, schemas as out
 from dueprocess.policy.fileformat import load_policy
 from dueprocess.policy.models import PolicyEvaluation, PolicyVersion, VersionStatus
 from dueprocess.policy.rules import CompiledPolicy, DemandFacts, Evaluation, Stance
@@ -290,7 +291,7 @@ def approve(
             "effective_from": isoformat_z(when),
         },
     )
-    tally = _reevaluate(session, version, compiled, when, actor)
+    tally = activation.reevaluate(session, version, compiled, when, actor)
     audit.record(
         session,
         actor=actor,
@@ -378,15 +379,6 @@ def active_out(session: Session) -> out.ActiveOut:
 # --- applying a stance to a demand ------------------------------------------------------------
 
 
-@dataclass
-class _Tally:
-    evaluated: int = 0
-    changed: int = 0
-    transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
-    moves: Counter[tuple[str, str]] = field(default_factory=Counter)
-    replies: Counter[str] = field(default_factory=Counter)
-
-
 @dataclass(frozen=True)
 class IntakeDecision:
     """What the active policy does with a new demand (:func:`decide_at_intake`)."""
@@ -442,60 +434,6 @@ def record_evaluations(session: Session, rows: list[dict[str, object]]) -> None:
         inserts.insert_rows(session, PolicyEvaluation, rows)
 
 
-def _apply(
-    session: Session,
-    demand: Demand,
-    version: PolicyVersion | None,
-    evaluation: Evaluation,
-    *,
-    at: datetime,
-    actor: str,
-    via: str,
-    tally: _Tally,
-) -> None:
-    old_stance, old_condition = demand.stance, demand.stance_condition
-    new = evaluation.stance.value
-    tally.evaluated += 1
-    if changes_answer(old_stance, old_condition, evaluation):
-        tally.changed += 1
-        tally.transitions[(old_stance or "-", new)] += 1
-        outcome = effect(
-            demand.status,
-            evaluation,
-            version_id=version.id if version is not None else None,
-            via=via,
-            old_stance=old_stance,
-            old_condition=old_condition,
-            at=at,
-            jurisdiction=demand.jurisdiction,
-        )
-        if outcome.applied is not None:
-            audit.record(
-                session,
-                actor=actor,
-                action="policy.applied",
-                subject=demands.subject_of(demand),
-                data=outcome.applied,
-            )
-        for step, recorded in outcome.moves:
-            tally.moves[(demand.status.value, step.value)] += 1
-            demands.move(
-                session,
-                demand,
-                step,
-                actor=actor,
-                by=(states.SYSTEM,),
-                reason=outcome.reason,
-                data=recorded,
-            )
-        if outcome.reply is not None:
-            tally.replies[outcome.reply[0].value] += 1
-            demands.add_reply(session, demand, *outcome.reply)
-    demand.stance = new
-    demand.stance_condition = evaluation.condition
-    demand.policy_version_id = version.id if version is not None else None
-
-
 def _record(
     version: PolicyVersion, demand_id: int | None, at: datetime, ev: Evaluation
 ) -> dict[str, object]:
@@ -509,48 +447,6 @@ def _record(
         "condition": ev.condition,
         "explanation": list(ev.explanation),
     }
-
-
-def facts_key(session: Session, demand: Demand, slugs: dict[int, str]) -> tuple[str, str, str, str]:
-    """(jurisdiction, authority slug, kind, legal process): all a policy looks at with ``at``."""
-    slug = slugs.get(demand.authority_id)
-    if slug is None:
-        authority = authorities.get(session, demand.authority_id)
-        assert authority is not None
-        slug = slugs[demand.authority_id] = authority.slug
-    return (demand.jurisdiction, slug, demand.kind.value, demand.legal_process.value)
-
-
-def _reevaluate(
-    session: Session, version: PolicyVersion, compiled: CompiledPolicy, at: datetime, actor: str
-) -> _Tally:
-    """Evaluate every open demand at ``at`` and apply changed answers, batch by batch."""
-    tally = _Tally()
-    slugs: dict[int, str] = {}
-    memo: dict[tuple[str, str, str, str], Evaluation] = {}
-    for batch in demands.iter_open_demands(session):
-        rows = []
-        for demand in batch:
-            key = facts_key(session, demand, slugs)
-            evaluation = memo.get(key)
-            if evaluation is None:
-                evaluation = memo[key] = compiled.evaluate(DemandFacts(*key, at), at)
-            _apply(
-                session,
-                demand,
-                version,
-                evaluation,
-                at=at,
-                actor=actor,
-                via="activation",
-                tally=tally,
-            )
-            rows.append(_record(version, demand.id, at, evaluation))
-        session.execute(insert(PolicyEvaluation), rows)
-        session.flush()
-        for demand in batch:
-            session.expunge(demand)
-    return tally
 
 
 def evaluations(session: Session, demand_id: int) -> list[PolicyEvaluation]:

@@ -23,7 +23,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dueprocess.clock import utcnow
@@ -238,3 +240,29 @@ class Approval(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     digest: Mapped[str] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+#: ``tsvector`` on PostgreSQL (under a GIN index), its text form on SQLite.
+SEARCH_TERMS = Text().with_variant(TSVECTOR(), "postgresql")
+
+
+class DemandSearch(Base):
+    """What the queues' search looks through for one demand (:mod:`dueprocess.review.search`):
+    its reference, summary and targets folded (``text``), and their words (``terms``; NULL
+    when there are too many, and the text alone decides). Written with the demand at intake,
+    and never changed: those fields are fixed once received. A table of its own so that the
+    demand's row, which every move and assignment rewrites, does not carry the index."""
+
+    __tablename__ = "demand_search"
+    __table_args__ = (
+        Index("ix_demand_search_terms", "terms", postgresql_using="gin").ddl_if(
+            dialect="postgresql"
+        ),
+        Index(
+            "ix_demand_search_untermed", "demand_id", postgresql_where=text("terms IS NULL")
+        ).ddl_if(dialect="postgresql"),
+    )
+
+    demand_id: Mapped[int] = mapped_column(ForeignKey("demand.id"), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    terms: Mapped[str | None] = mapped_column(SEARCH_TERMS)

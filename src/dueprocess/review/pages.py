@@ -1,6 +1,6 @@
 """Staff pages of review: a demand's review page (``/demands/{id}/review``) with a form for
-each step the reader may take, and the queues (``/review``). Thin: each handler opens one
-transaction and calls :mod:`dueprocess.review.service`.
+each step the reader may take (the queues are in :mod:`dueprocess.review.queue_pages`).
+Thin: each handler opens one transaction and calls :mod:`dueprocess.review.service`.
 
 Every form carries the demand's ``revision`` as loaded: a demand that moved since is refused
 (409) and the page is shown again as it now is, with the reason; nothing changes. A refused
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -27,7 +27,7 @@ from dueprocess.clock import utcnow
 from dueprocess.demands import service as demands
 from dueprocess.demands.models import DataCategory, DemandStatus
 from dueprocess.errors import Conflict, FieldError, InvalidInput, NotFound, NotPermitted
-from dueprocess.review import checklists, flags, queries, queues, service as review
+from dueprocess.review import checklists, flags, queries, service as review
 from dueprocess.review.decisions import FIELDS, REFUSAL_REASONS, Proposed
 from dueprocess.review.models import ChecklistKind, Outcome, SignOffVerdict
 from dueprocess.web.auth import requires_page
@@ -320,55 +320,3 @@ async def approval_page(request: Request, demand_id: Id, me: PageApprove) -> Res
         )
 
     return await _step(request, demand_id, me, "approval", act)
-
-
-# --- queues ----------------------------------------------------------------------------------
-
-QUEUE_PAGE = 50
-
-
-@pages.get("/review", response_class=HTMLResponse)
-def queues_page(request: Request, me: PageRead) -> HTMLResponse:
-    """Every queue with how many demands wait in it, and how many of them are the reader's."""
-    with unit_of_work(request) as session:
-        counted = queues.counts(session, assignee_id=me.account_id)
-    return TEMPLATES.TemplateResponse(
-        request, "review/queues.html", {"counts": counted, "queues": queues.QUEUES}
-    )
-
-
-@pages.get("/review/{queue}", response_class=HTMLResponse)
-def queue_page(
-    request: Request,
-    queue: str,
-    me: PageRead,
-    mine: bool = False,
-    unassigned: bool = False,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-) -> HTMLResponse:
-    """One queue, most urgent first: emergencies, then the earliest due."""
-    if queue not in queues.QUEUES:
-        raise NotFound(f"queue {queue}")
-    with unit_of_work(request) as session:
-        shown, total = queues.rows(
-            session,
-            queue,
-            now=utcnow(),
-            assignee_id=me.account_id if mine else None,
-            unassigned=unassigned,
-            limit=QUEUE_PAGE,
-            offset=(page - 1) * QUEUE_PAGE,
-        )
-    return TEMPLATES.TemplateResponse(
-        request,
-        "review/queue.html",
-        {
-            "queue": queue,
-            "rows": shown,
-            "total": total,
-            "page": page,
-            "pages": max(1, -(-total // QUEUE_PAGE)),
-            "mine": mine,
-            "unassigned": unassigned,
-        },
-    )

@@ -158,3 +158,141 @@ class ReviewOut(BaseModel):
         description="The reply the decisions in force would send, once every target is decided"
     )
     needs_approval: bool
+
+
+# --- queues ----------------------------------------------------------------------------------
+
+TotalIs = Literal["exact", "estimate", "lower-bound"]
+
+
+class FlagTagOut(BaseModel):
+    """A risk flag raised for a demand (its evidence is on the demand's review page)."""
+
+    code: str
+    level: str
+
+
+class QueueRowOut(BaseModel):
+    """One demand in a queue: what it is, when it is due and what missing that risks."""
+
+    id: int
+    revision: int = Field(description="Send it back with a bulk step (stale forms are refused)")
+    reference: str | None
+    jurisdiction: str
+    authority: str
+    kind: str
+    legal_process: str
+    emergency: bool
+    received_at: datetime
+    deadline: datetime | None = Field(description="The legal deadline the authority set")
+    target_at: datetime = Field(description="The service's own target for this kind")
+    due_at: datetime = Field(description="The earlier of the two: what the queue sorts by")
+    urgency: Literal["overdue", "due-soon", "on-time"]
+    time_left: str
+    penalty: str | None
+    assignee: str | None
+    stance: str | None
+    verification: str | None
+    human_rights_required: bool
+    flags: list[FlagTagOut]
+
+
+class QueuePageOut(BaseModel):
+    """A page of a queue, most urgent first (emergencies, then the earliest due, then id).
+
+    ``next`` and ``prev`` are cursors for the ``after`` and ``before`` parameters (null:
+    no page there). ``total`` counts the demands matching the filters: exactly when
+    ``total_is`` is ``exact`` (up to ``exact_up_to``), beyond that PostgreSQL's estimate
+    (``estimate``) or, on SQLite, a lower bound (``lower-bound``: more than ``total - 1``)."""
+
+    queue: str
+    status: str
+    filters: dict[str, str] = Field(description="The filters applied, as understood")
+    total: int
+    total_is: TotalIs
+    exact_up_to: int
+    rows: list[QueueRowOut]
+    next: str | None
+    prev: str | None
+
+
+class CountOut(BaseModel):
+    """A count, exact or not as ``count_is`` says (as a queue page's ``total``)."""
+
+    count: int
+    count_is: TotalIs
+
+
+class QueueSummaryOut(BaseModel):
+    """One queue in the index: its status, who works it, and its counts."""
+
+    queue: str
+    status: str
+    role: str
+    waiting: CountOut
+    overdue: CountOut
+    due_soon: CountOut
+    mine: CountOut = Field(description="Assigned to the caller")
+
+
+class QueuesOut(BaseModel):
+    """Every queue with its counts."""
+
+    queues: list[QueueSummaryOut]
+    exact_up_to: int
+
+
+class BulkItemIn(_In):
+    """A demand chosen for a bulk step, with the revision it was shown at."""
+
+    id: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    revision: Revision
+
+
+BulkItems = Annotated[list[BulkItemIn], Field(min_length=1, max_length=1000)]
+
+
+class BulkAssignIn(_In):
+    """Assign the demands to one colleague by e-mail, or to nobody (null: release them)."""
+
+    demands: BulkItems
+    assignee: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=320)]
+        | None
+    )
+
+
+class BulkSendIn(_In):
+    """Send the demands on to legal or human-rights review, saying why."""
+
+    demands: BulkItems
+    to: Literal["legal-review", "human-rights-review"]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+
+
+class BulkChangedOut(BaseModel):
+    """A demand a bulk step changed, and the status it is in now."""
+
+    demand_id: int
+    status: str
+
+
+class BulkOut(BaseModel):
+    """What a bulk step did; ``unchanged``: demands already as asked, left alone."""
+
+    changed: list[BulkChangedOut]
+    unchanged: list[int]
+
+
+class BulkRefusalOut(BaseModel):
+    """Why one demand cannot take the step."""
+
+    demand_id: int
+    reason: str
+
+
+class BulkRefusedOut(BaseModel):
+    """Some demands cannot take the step (each named); none was changed."""
+
+    detail: str
+    refused: list[BulkRefusalOut]

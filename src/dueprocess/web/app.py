@@ -94,6 +94,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         checklist_routes,
         pages as review_pages,
         protected_routes,
+        queue_pages,
+        queue_routes,
         routes as review_routes,
     )
     from dueprocess.transparency import routes as transparency_routes
@@ -126,6 +128,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         policy_routes.pages,
         review_routes.api,
         review_pages.pages,
+        queue_routes.api,
+        queue_pages.pages,
         protected_routes.api,
         protected_routes.pages,
         checklist_routes.api,
