@@ -75,12 +75,12 @@ def unit_of_work(runtime: Runtime) -> Iterator[Session]:
 
 
 def _ensure_schema(runtime: Runtime) -> None:
-    from dueprocess.audit import service as audit
+    from dueprocess.audit import signer
     from dueprocess.migrations import upgrade
 
     runtime.settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(runtime.engine)
-    audit.ensure_signing_key(runtime.settings.keys_dir)
+    signer.ensure_signing_key(runtime.settings.keys_dir)
 
 
 def _print_json(value: Any) -> None:
@@ -94,9 +94,9 @@ def init() -> None:
     _ensure_schema(runtime)
     out.print(f"database ready: {runtime.engine.url.render_as_string(hide_password=True)}")
     out.print(f"data directory: {runtime.settings.data_dir}")
-    from dueprocess.audit import service as audit
+    from dueprocess.audit import signer
 
-    public_key = audit.public_key_file(runtime.settings.keys_dir)
+    public_key = signer.public_key_file(runtime.settings.keys_dir)
     out.print(f"audit public key (give it to auditors): {public_key}")
 
 

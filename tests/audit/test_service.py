@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from dueprocess.audit import service as audit
+from dueprocess.audit import service as audit, signer
 from dueprocess.audit.chain import GENESIS, event_hash, public_key_bytes
 from dueprocess.audit.models import AuditCheckpoint, AuditEvent, AuditStaging
 from dueprocess.audit.verify import verify_export
@@ -86,7 +86,7 @@ def _verify_rows(session: Session) -> int | None:
 @pytest.fixture
 def chain(session: Session, runtime: Runtime) -> tuple[Session, list[bytes], Path]:
     """Twenty events with a checkpoint at 10 and one at 20, and the trusted public key."""
-    key = audit.ensure_signing_key(runtime.settings.keys_dir)
+    key = signer.ensure_signing_key(runtime.settings.keys_dir)
     for i in range(20):
         audit.record(
             session,
@@ -96,9 +96,8 @@ def chain(session: Session, runtime: Runtime) -> tuple[Session, list[bytes], Pat
             data={"via": "api", "i": i},
         )
         if i in (9, 19):
-            session.flush()
-            audit.checkpoint(session, key)
-    session.commit()
+            session.commit()
+            signer.sign_head(runtime.sessions, runtime.settings.keys_dir)
     return session, [public_key_bytes(key)], runtime.settings.keys_dir
 
 
@@ -205,7 +204,7 @@ def test_wrong_public_key_is_refused(
     chain: tuple[Session, list[bytes], Path], tmp_path: Path
 ) -> None:
     session, _keys, _ = chain
-    other = audit.ensure_signing_key(tmp_path / "other-keys")
+    other = signer.ensure_signing_key(tmp_path / "other-keys")
     ok, _bad, summary = _verify(session, [public_key_bytes(other)])
     assert not ok
     assert "checkpoint" in summary

@@ -18,17 +18,14 @@ recomputes every hash, on either database.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import orjson
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import event, func, select
+from sqlalchemy import event, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -42,13 +39,9 @@ from dueprocess.audit.chain import (
     check_event_data,
     check_event_names,
     export_lines as chain_export_lines,
-    generate_signing_key,
-    load_signing_key,
-    public_key_path,
-    sign_checkpoint,
 )
 from dueprocess.audit.models import AuditCheckpoint, AuditEvent
-from dueprocess.audit.verify import VerifyResult, verify_export
+from dueprocess.audit.verify import DEFAULT_MAX_UNSIGNED_AGE, VerifyResult, verify_export
 from dueprocess.clock import isoformat_z, utcnow
 
 # Any 64-bit constant: the advisory lock every PostgreSQL audit writer takes.
@@ -479,59 +472,20 @@ def iter_events(session: Session, *, batch: int = 5000) -> Iterator[AuditEvent]:
 
 def checkpoints(session: Session) -> list[AuditCheckpoint]:
     """Every checkpoint, oldest first."""
-    return list(session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq)))
-
-
-# --- checkpoints, export, verification ---------------------------------------------------
-
-SIGNING_KEY_NAME = "audit-checkpoint.key"
-
-
-def signing_key_path(keys_dir: Path) -> Path:
-    """Where the checkpoint key lives: in the keys directory, never in the database."""
-    return keys_dir / SIGNING_KEY_NAME
-
-
-def ensure_signing_key(keys_dir: Path) -> Ed25519PrivateKey:
-    """The checkpoint signing key, created (0600, public half beside it) on first use.
-
-    Safe when several processes start at once (the server's workers on a new data
-    directory): the first creates the key under a lock file, the others wait and load it."""
-    path = signing_key_path(keys_dir)
-    if path.exists():
-        return load_signing_key(path)
-    keys_dir.mkdir(parents=True, exist_ok=True)
-    keys_dir.chmod(0o700)
-    with open(keys_dir / ".create.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
-        if path.exists():
-            return load_signing_key(path)
-        return generate_signing_key(path)
-
-
-def public_key_file(keys_dir: Path) -> Path:
-    """The public half auditors are given."""
-    return public_key_path(signing_key_path(keys_dir))
-
-
-def checkpoint(session: Session, key: Ed25519PrivateKey) -> AuditCheckpoint | None:
-    """Sign the current head, unless the last checkpoint already covers it.
-
-    Runs in the caller's transaction and takes the writers' lock first, so the signed head
-    is the chain's real head at that moment.
-    """
-    append_pending(session, chain_now=True)
-    seq, head_hash = _head(session)
-    last = session.scalar(select(func.max(AuditCheckpoint.seq)))
-    if seq == 0 or (last is not None and last >= seq):
-        return None
-    at = utcnow()
-    signed = sign_checkpoint(key, seq, head_hash, at=at)
-    row = AuditCheckpoint(
-        seq=seq, head=head_hash, at=at, key_id=signed["key_id"], signature=signed["signature"]
+    return list(
+        session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq, AuditCheckpoint.id))
     )
-    session.add(row)
-    return row
+
+
+# --- export and verification (the signer is in dueprocess.audit.signer) ------------------
+
+
+def locked_head(session: Session) -> Head:
+    """The current head, read under the writers' lock, which is held until the transaction
+    ends: no event is appended meanwhile (what a checkpoint signs is the real head)."""
+    append_pending(session, chain_now=True)
+    seq, digest = _head(session)
+    return Head(seq, digest)
 
 
 def _checkpoint_fields(row: AuditCheckpoint) -> dict[str, Any]:
@@ -541,6 +495,8 @@ def _checkpoint_fields(row: AuditCheckpoint) -> dict[str, Any]:
         "at": row.at,
         "key_id": row.key_id,
         "signature": row.signature,
+        "prev_seq": row.prev_seq,
+        "prev_head": row.prev_head,
     }
 
 
@@ -557,6 +513,22 @@ def export_lines(session: Session, public_keys: Sequence[bytes] = ()) -> Iterato
     return chain_export_lines(events, marks, public_keys=public_keys)
 
 
-def verify_database(session: Session, public_keys: Sequence[bytes]) -> VerifyResult:
-    """Verify the stored log exactly as an outside party verifies an export of it."""
-    return verify_export(export_lines(session, public_keys), public_keys)
+def verify_database(
+    session: Session,
+    public_keys: Sequence[bytes],
+    *,
+    held: Iterable[Mapping[str, Any]] = (),
+    max_unsigned_age: float | None = DEFAULT_MAX_UNSIGNED_AGE,
+    allow_unsigned_tail: bool = False,
+) -> VerifyResult:
+    """Verify the stored log exactly as an outside party verifies an export of it (the
+    export's time is now). ``held``: checkpoints signed earlier (the signer's state and
+    published heads) that the log must still hold and agree with; read them before calling,
+    so that each was committed before the log is read."""
+    return verify_export(
+        export_lines(session, public_keys),
+        public_keys,
+        expected_checkpoints=held,
+        max_unsigned_age=max_unsigned_age,
+        allow_unsigned_tail=allow_unsigned_tail,
+    )
