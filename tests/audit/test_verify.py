@@ -319,6 +319,39 @@ def test_garbage_lines_are_named(export: Export, use_orjson: bool, line: bytes, 
     assert_tampered(result, 12, i + 1, words)
 
 
+SPELLINGS = [
+    ("event", 7, lambda line: line.replace(b'"data":', b'"data":{"n":0},"data":', 1)),
+    ("event", 7, lambda line: line.replace(b'"seq":7', b'"seq": 7')),
+    ("event", 7, lambda line: line.replace(b'"event 7"', b'"event \\u0037"')),
+    ("event", 7, lambda line: b" " + line),
+    ("event", 7, lambda line: line.replace(b"\n", b"\r\n")),
+    (
+        "checkpoint",
+        10,
+        lambda line: line.replace(b'"head":', b'"head":"' + b"0" * 64 + b'","head":'),
+    ),
+    ("trailer", None, lambda line: line.replace(b'"events":', b'"events":1,"events":')),
+    ("header", None, lambda line: line.replace(b"{", b'{"format":"x",', 1)),
+]
+
+
+@pytest.mark.parametrize(("kind", "seq", "respell"), SPELLINGS)
+def test_a_line_spelled_other_than_canonically_is_refused(
+    export: Export, use_orjson: bool, kind: str, seq: int | None, respell: Callable[[bytes], bytes]
+) -> None:
+    # Each reads as the same JSON to a lenient parser (which keeps a repeated key's last
+    # value), so two programs could read the line two ways.
+    i = 0 if kind == "header" else len(export.lines) - 1
+    if kind in ("event", "checkpoint"):
+        i = index_of(export.lines, kind, seq or 0)
+    lines = list(export.lines)
+    lines[i] = respell(lines[i])
+    assert lines[i] != export.lines[i]
+    result = check(lines, export.pub, use_orjson)
+    assert_tampered(result, seq, i + 1, "not in canonical form")
+    assert result.record == kind
+
+
 def test_event_with_an_extra_field_is_refused(export: Export) -> None:
     i = index_of(export.lines, "event", 9)
     record = orjson.loads(export.lines[i])
