@@ -4,7 +4,7 @@ kind of tampering with the stored rows caught by the same verifier an outsider r
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -320,3 +320,16 @@ def test_awkward_text_is_stored_and_hashed_exactly(session: Session, count: int)
         assert row.data == expected
     assert [r.hash for r in rows] == [event_hash(audit.event_fields(r)) for r in rows]
     assert _verify_rows(session) is None
+
+
+@pytest.mark.parametrize("count", [1, audit.DIRECT_APPEND_AT], ids=["one", "copied"])
+def test_an_event_at_a_whole_second_is_found_from_that_second(session: Session, count: int) -> None:
+    # SQLite compares stored times as text: each writer must store the text the ORM binds.
+    when = datetime(2020, 7, 6, 9, 0, tzinfo=UTC)
+    for _ in range(count):
+        audit.record(session, actor="test", action="test.event", at=when)
+    session.commit()
+    assert len(audit.search(session, since=when)) == count
+    assert audit.search(session, until=when) == []
+    assert len(audit.search(session, since=when, until=when + timedelta(seconds=1))) == count
+    session.rollback()

@@ -128,7 +128,10 @@ def _insert_for(dialect: Dialect) -> _Insert:
         identity: Callable[[Any], Any] = lambda value: value  # noqa: E731
         found = _Insert(
             sql=f"INSERT INTO audit_event ({columns}) VALUES ({', '.join(marks)})",  # noqa: S608
-            at=AuditEvent.__table__.c.at.type.bind_processor(dialect) or identity,
+            # The dialect's own processor: SQLite stores the text the ORM writes and compares
+            # (with six fraction digits always), not the driver's own rendering of a datetime.
+            at=AuditEvent.__table__.c.at.type.dialect_impl(dialect).bind_processor(dialect)
+            or identity,
             stage_sql="INSERT INTO audit_staging (at, actor, action, subject, data, head, tail) "
             "VALUES ",
         )
