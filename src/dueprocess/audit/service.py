@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import event, select
+from sqlalchemy import ColumnElement, event, func, or_, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -438,24 +438,62 @@ def search(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = 200,
+    offset: int = 0,
 ) -> list[AuditEvent]:
-    """Events matching every given filter, newest first. ``action`` may end in ``*``."""
+    """Events matching every given filter, newest first, ``offset`` of them skipped.
+
+    ``action`` matches itself and the actions it is the first parts of (``policy`` finds
+    ``policy.activated``, not ``policyx``); ending in ``*``, any action that starts with
+    the text before it. ``actor`` and ``subject`` match exactly; ``since`` is inclusive,
+    ``until`` exclusive."""
     append_pending(session, chain_now=True)
-    query = select(AuditEvent)
+    where = _matching(action, actor, subject, since, until)
+    query = select(AuditEvent).where(*where).order_by(AuditEvent.seq.desc())
+    return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+def count(
+    session: Session,
+    *,
+    action: str | None = None,
+    actor: str | None = None,
+    subject: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> int:
+    """How many events :func:`search` would find with these filters, over all pages."""
+    append_pending(session, chain_now=True)
+    where = _matching(action, actor, subject, since, until)
+    if not where:
+        return head(session).seq  # seq runs from 1 without gaps: no need to count
+    return int(session.scalar(select(func.count(AuditEvent.seq)).where(*where)) or 0)
+
+
+def _matching(
+    action: str | None,
+    actor: str | None,
+    subject: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
     if action:
+        column = AuditEvent.action
         if action.endswith("*"):
-            query = query.where(AuditEvent.action.startswith(action[:-1]))
+            where.append(column.startswith(action[:-1], autoescape=True))
+        elif action.endswith("."):
+            where.append(column.startswith(action, autoescape=True))
         else:
-            query = query.where(AuditEvent.action == action)
+            where.append(or_(column == action, column.startswith(action + ".", autoescape=True)))
     if actor:
-        query = query.where(AuditEvent.actor == actor)
+        where.append(AuditEvent.actor == actor)
     if subject:
-        query = query.where(AuditEvent.subject == subject)
+        where.append(AuditEvent.subject == subject)
     if since:
-        query = query.where(AuditEvent.at >= since)
+        where.append(AuditEvent.at >= since)
     if until:
-        query = query.where(AuditEvent.at < until)
-    return list(session.scalars(query.order_by(AuditEvent.seq.desc()).limit(limit)))
+        where.append(AuditEvent.at < until)
+    return where
 
 
 def iter_events(session: Session, *, batch: int = 5000) -> Iterator[AuditEvent]:
