@@ -141,11 +141,22 @@ def demo(
     with unit_of_work(runtime) as session:
         login = loader.load(runtime, session, seed=seed)
     out.print("demo loaded" if login else "demo already loaded")
+    _sign_audit_log(runtime)
     login = login or loader.saved_login(runtime)
     if login:
         print(login.describe())  # plain: a wrapped password is hard to copy
     if not no_serve:
         serve(host=host, port=port, workers=1)
+
+
+def _sign_audit_log(runtime: Runtime) -> None:
+    """Checkpoint the audit log after a command that wrote much of it, as the server would."""
+    from dueprocess.audit import signer
+
+    try:
+        signer.sign_head(runtime.sessions, runtime.settings.keys_dir)
+    except signer.SigningRefused as exc:
+        print(f"WARNING: {exc}", file=sys.stderr)
 
 
 def _read_json(path: Path) -> Any:
