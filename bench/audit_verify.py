@@ -60,7 +60,10 @@ def events(count: int) -> Iterator[dict[str, Any]]:
 def write_export(path: Path, count: int, every: int, key: Ed25519PrivateKey) -> None:
     """Two passes over the deterministic stream: heads for the checkpoints, then the file."""
     heads = {e["seq"]: e["hash"] for e in events(count) if e["seq"] % every == 0}
-    checkpoints = [chain.sign_checkpoint(key, seq, head) for seq, head in heads.items()]
+    checkpoints, prev = [], (0, chain.GENESIS)
+    for seq, head in heads.items():  # each naming the one before, as the signer makes them
+        checkpoints.append(chain.sign_checkpoint(key, seq, head, prev=prev))
+        prev = (seq, head)
     with path.open("wb", buffering=1 << 20) as out:
         chain.write_export(
             out, events(count), checkpoints, public_keys=[chain.public_key_bytes(key)]

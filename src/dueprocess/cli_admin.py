@@ -242,10 +242,10 @@ def audit_verify(
         Path | None, typer.Option(help="Verify this export instead of the database.")
     ] = None,
     public_key: Annotated[
-        Path | None,
+        list[Path] | None,
         typer.Option(
-            help="The checkpoint public key (PEM). "
-            "Default: the key beside this installation's signing key."
+            help="A checkpoint public key (PEM); repeat it for each key the log was signed "
+            "with. Default: the key beside this installation's signing key."
         ),
     ] = None,
     expect_checkpoint: Annotated[
@@ -274,12 +274,17 @@ def audit_verify(
 
     runtime = _runtime()
     keys_dir = runtime.settings.keys_dir
-    key_path = public_key or signer.public_key_file(keys_dir)
-    try:
-        keys = [load_public_key(str(key_path))]
-        held = [c for path in expect_checkpoint or [] for c in load_checkpoints(str(path))]
-    except (OSError, ValueError) as exc:
-        fail(f"{exc}")
+    keys, held = [], []
+    for path in public_key or [signer.public_key_file(keys_dir)]:
+        try:
+            keys.append(load_public_key(str(path)))
+        except (OSError, ValueError) as exc:
+            fail(f"public key {path}: {exc}")
+    for path in expect_checkpoint or []:
+        try:
+            held += load_checkpoints(str(path))
+        except (OSError, ValueError) as exc:
+            fail(f"expected checkpoints {path}: {exc}")
     limit = runtime.settings.checkpoint_seconds + 600
     if export is not None:
         from dueprocess.audit.verify import verify_export

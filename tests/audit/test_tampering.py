@@ -418,3 +418,23 @@ def test_deleted_checkpoints_can_be_restored_from_the_published_heads(log: Sessi
     log.rollback()
     assert checkpoint().exit_code == 0
     assert cli("audit", "verify").exit_code == 0
+
+
+def test_after_a_key_rotation_the_log_verifies_with_both_public_keys(
+    log: Session, settings: Settings, tmp_path: Path
+) -> None:
+    retired = tmp_path / "retired-keys"
+    settings.keys_dir.rename(retired)
+    record(log, 2, timedelta(0))
+    assert checkpoint().exit_code == 0  # a new key, naming the old key's last checkpoint
+    assert cli("audit", "verify").exit_code == 1  # the old key's checkpoints: unknown key
+    both = cli(
+        "audit",
+        "verify",
+        "--public-key",
+        str(retired / "audit-checkpoint.key.pub"),
+        "--public-key",
+        public_key(settings),
+    )
+    assert both.exit_code == 0, both.output
+    assert both.stdout == "OK: 27 events, 4 checkpoints verified\n"
