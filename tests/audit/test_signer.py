@@ -9,12 +9,12 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from dueprocess.audit import service as audit, signer
 from dueprocess.audit.chain import GENESIS, public_key_bytes, public_key_id
-from dueprocess.audit.models import AuditCheckpoint
+from dueprocess.audit.models import AuditCheckpoint, AuditEvent
 from dueprocess.runtime import Runtime
 
 
@@ -170,3 +170,32 @@ def test_signers_at_once_make_one_line_of_checkpoints(session: Session, runtime:
     assert state is not None
     assert state.last is not None
     assert state.last["seq"] == rows[-1].seq
+
+
+def test_an_unsigned_event_whose_hash_does_not_match_is_refused(
+    session: Session, runtime: Runtime
+) -> None:
+    record(session)
+    sign(runtime)
+    record(session)
+    session.execute(update(AuditEvent).where(AuditEvent.seq == 5).values(data={"i": 99}))
+    session.commit()
+    with pytest.raises(signer.SigningRefused, match="event 5's hash does not match its contents"):
+        sign(runtime)
+    assert [r.seq for r in stored(session)] == [3]
+
+
+def test_data_stored_in_another_spelling_is_judged_by_its_content(
+    session: Session, runtime: Runtime
+) -> None:
+    # The signer reads the stored JSON text; text that is not canonical (here with spaces)
+    # is parsed and hashed in full, and passes if its content has the event's hash.
+    record(session)
+    session.execute(
+        text("UPDATE audit_event SET data = :data WHERE seq = 2"), {"data": '{ "i" : 1 }'}
+    )
+    session.commit()
+    assert sign(runtime).checkpoint is not None
+    key = signer.ensure_signing_key(runtime.settings.keys_dir)
+    assert audit.verify_database(session, [public_key_bytes(key)]).ok
+    session.rollback()

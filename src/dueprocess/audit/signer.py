@@ -31,6 +31,7 @@ log before that checkpoint was signed.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -40,13 +41,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from dueprocess.audit import service as audit
 from dueprocess.audit.chain import (
     GENESIS,
+    canonical_parts_json,
+    chain_link,
+    check_event_content,
     checkpoint_line,
     checkpoint_record,
     checkpoint_signature_valid,
@@ -404,7 +409,9 @@ def _check_chain(
         raise SigningRefused(f"event {seq} was deleted or changed while the chain was checked")
     anchor = f"event {seq}, which this key signed" if signed else "the events checked"
     columns = [getattr(AuditEvent, name) for name in ("seq", "at", "actor", "action")]
-    columns += [AuditEvent.subject, AuditEvent.data, AuditEvent.prev, AuditEvent.hash]
+    # The data as stored, unparsed: the writers store its canonical text (see _hash_problem).
+    columns += [AuditEvent.subject, cast(AuditEvent.data, Text).label("data")]
+    columns += [AuditEvent.prev, AuditEvent.hash]
     while True:
         query = select(*columns).where(AuditEvent.seq > seq)
         if until is not None:
@@ -432,18 +439,30 @@ def _check_chain(
 
 
 def _hash_problem(row: Any) -> str | None:
-    fields = {
-        "seq": row.seq,
-        "at": format_at(row.at),
-        "actor": row.actor,
-        "action": row.action,
-        "subject": row.subject,
-        "data": row.data,
-        "prev": row.prev,
-    }
+    """Why the stored event ``row`` (its data as stored text) does not hash to its ``hash``,
+    or None. The writers store ``data`` in its canonical form, so the event's canonical
+    bytes are put together around that text (as the writer did), once it is shown to be
+    canonical; anything else is decided by :func:`chain.event_hash` on the parsed data."""
+    at = format_at(row.at)
     try:
+        text = row.data.encode()
+        data = orjson.loads(text)
+        if orjson.dumps(data, option=orjson.OPT_SORT_KEYS) == text:
+            check_event_content(row.actor, row.action, row.subject, data)
+            head, tail = canonical_parts_json(
+                at=at, actor=row.actor, action=row.action, subject=row.subject, data_json=text
+            )
+            digest = hashlib.sha256(head + chain_link(row.prev, row.seq) + tail).hexdigest()
+            if digest == row.hash:
+                return None
+    except (ValueError, TypeError, AttributeError):
+        pass  # decided below
+    fields = {"seq": row.seq, "at": at, "actor": row.actor, "action": row.action}
+    fields |= {"subject": row.subject, "prev": row.prev}
+    try:
+        fields["data"] = json.loads(row.data)
         matches = event_hash(fields) == row.hash
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         return f"event {row.seq} is malformed ({exc})"
     return None if matches else f"event {row.seq}'s hash does not match its contents"
 

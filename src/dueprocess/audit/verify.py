@@ -407,15 +407,14 @@ def verify_export(
             except (TypeError, ValueError) as exc:
                 problem = (f"event cannot be serialised canonically ({exc})", seq, "event")
                 break
-            size = len(full)
-            if not raw.startswith(full) or (len(raw) != size and raw[size:] != b"\n"):
+            if (raw[:-1] != full or raw[-1] != 10) and raw != full:  # 10: its newline
                 problem = (_NOT_CANONICAL, seq, "event")
                 break
             # The hashed form is the line without its hash and type (sorted keys put the
             # top-level hash after data, and nothing after it can hold a raw '"'). If the
             # cut were wrong, the digest could not equal the claimed one.
             cut_at = full.rfind(b',"hash":"')
-            digest = sha256(full[:cut_at] + full[cut_at + 74 : -16] + b"}").hexdigest()
+            digest = sha256(b"".join((full[:cut_at], full[cut_at + 74 : -16], b"}"))).hexdigest()
             if digest != claimed:
                 problem = ("hash does not match its contents", seq, "event")
                 break
