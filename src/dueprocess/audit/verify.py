@@ -414,7 +414,10 @@ def verify_export(
             # top-level hash after data, and nothing after it can hold a raw '"'). If the
             # cut were wrong, the digest could not equal the claimed one.
             cut_at = full.rfind(b',"hash":"')
-            digest = sha256(b"".join((full[:cut_at], full[cut_at + 74 : -16], b"}"))).hexdigest()
+            hashed = sha256(full[:cut_at])
+            hashed.update(full[cut_at + 74 : -16])
+            hashed.update(b"}")
+            digest = hashed.hexdigest()
             if digest != claimed:
                 problem = ("hash does not match its contents", seq, "event")
                 break
