@@ -168,3 +168,16 @@ def test_the_page_searches_pages_and_shows_bad_input(
         assert "actor: no account has the e-mail x@example.org" in unknown.text
     finally:
         page.close()
+
+
+def test_a_number_is_not_a_time_and_an_empty_time_is_not_one_either(
+    live_server: LiveServer, session: Session
+) -> None:
+    """Found by schemathesis: ``until=0.5`` was read as 1970 and ``until=`` as no bound."""
+    raw = factories.token(session, "auditor@example.org", ["auditor"])
+    session.commit()
+    with httpx.Client(base_url=live_server.url, headers=factories.bearer(raw)) as http:
+        for value in ("0.5", "1594085400", ""):
+            answer = http.get("/api/v1/audit/events", params={"until": value})
+            assert answer.status_code == 422, value
+            assert answer.json()["detail"][0]["loc"] == ["query", "until"]

@@ -20,10 +20,9 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner, Result
 
-import dueprocess.cli_admin  # noqa: F401 - registers the commands
 from dueprocess.audit import chain, service as audit, verify
 from dueprocess.audit.models import AuditCheckpoint, AuditEvent
-from dueprocess.cli import app
+from dueprocess.cli.main import app
 from dueprocess.clock import utcnow
 from dueprocess.config import Settings
 from dueprocess.runtime import Runtime

@@ -89,7 +89,8 @@ def search_page(
     page: AuditPage | None = None
     with unit_of_work(request) as session:
         try:
-            query = AuditQuery.model_validate(typed)
+            # A form sends the fields left empty; the API refuses an empty time (not a time).
+            query = AuditQuery.model_validate({k: v for k, v in typed.items() if v.strip()})
             page = _search(session, query)
         except ValidationError as exc:
             errors = _by_field(from_validation(exc.errors()))

@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 MAX_OFFSET = 10**12
 """Far past any log, and well inside what every database binds as an integer."""
@@ -20,7 +28,19 @@ def _utc(value: datetime) -> datetime:
         raise ValueError("is outside the years 1 to 9999 once converted to UTC") from None
 
 
-UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+def _not_a_number(value: Any) -> Any:
+    # pydantic reads a number (or a string of one) as seconds since 1970: a search "until
+    # 0.5" is a mistake, not 1970.
+    text = value.strip() if isinstance(value, str) else None
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if number or (text is not None and text.replace(".", "", 1).lstrip("-").isdigit()):
+        raise ValueError(
+            "give a date and time with its zone, e.g. 2020-07-06T00:00:00Z, not a number"
+        )
+    return value
+
+
+UtcDatetime = Annotated[datetime, BeforeValidator(_not_a_number), AfterValidator(_utc)]
 
 
 class AuditQuery(BaseModel):
@@ -46,7 +66,7 @@ class AuditQuery(BaseModel):
     limit: int = Field(200, ge=1, le=1000, description="Events per page.")
     offset: int = Field(0, ge=0, le=MAX_OFFSET, description="Events to skip (newest first).")
 
-    @field_validator("action", "actor", "subject", "since", "until", mode="before")
+    @field_validator("action", "actor", "subject", mode="before")
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
