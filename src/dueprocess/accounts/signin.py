@@ -212,14 +212,30 @@ def sign_out(session: Session, raw: str) -> None:
 def create_token(
     session: Session, email: str, name: str, scopes: list[str], *, actor: str
 ) -> tuple[ApiToken, str]:
-    """A new API token for the account; returns the row and the raw token (shown once)."""
+    """A new API token for the account; returns the row and the raw token (shown once).
+
+    ``scopes`` narrow the token to some of the account's permissions (none: all of them).
+    A scope the account does not hold is refused (:class:`InvalidInput` on ``scopes``,
+    naming the scope, the account's roles and the scopes it may have): such a token would
+    only ever be answered 403.
+    """
     account = accounts.get_by_email(session, email)
     if account is None:
         raise InvalidInput.one(("email",), f"no account {email}")
     try:
-        parse_scopes(scopes)
+        wanted = parse_scopes(scopes)
     except ValueError as exc:
         raise InvalidInput.one(("scopes",), str(exc)) from exc
+    roles = accounts.roles_of(account)
+    held = permissions_of(roles)
+    missing = sorted(wanted - held)
+    if missing:
+        raise InvalidInput.one(
+            ("scopes",),
+            f"{account.email} does not hold {', '.join(missing)} "
+            f"(roles: {', '.join(sorted(roles)) or 'none'}); "
+            f"scopes it may have: {', '.join(sorted(held - {Permission.SIGNED_IN}))}",
+        )
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(account_id=account.id, name=name, token_hash=digest(raw), scopes=scopes)
     session.add(token)
