@@ -31,6 +31,8 @@ DECLARED: dict[tuple[str, str], str] = {
     ("GET", "/"): "public",
     ("GET", "/sign-in"): "public",
     ("POST", "/sign-in"): "public",
+    ("GET", "/docs"): "public",
+    ("GET", "/redoc"): "public",
     ("POST", "/sign-out"): "signed-in",
     ("POST", "/api/v1/demands"): "demands:submit",
     ("POST", "/api/v1/demands/batch"): "demands:submit",

@@ -30,6 +30,7 @@ from dueprocess import __version__
 from dueprocess.demands.schemas import DemandIn
 from dueprocess.errors import Conflict, InvalidInput, NotFound, from_validation
 from dueprocess.runtime import Runtime
+from dueprocess.web import apidocs
 from dueprocess.web.auth import CsrfRefused, NotAuthenticated, PermissionDenied, public
 from dueprocess.web.coalesce import IntakeWriter
 from dueprocess.web.deps import TEMPLATES
@@ -106,6 +107,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=_checkpoints(runtime),
+        docs_url=None,  # web/apidocs.py serves /docs and /redoc from the package
+        redoc_url=None,
     )
     app.state.runtime = runtime
     app.state.intake_writer = IntakeWriter(runtime)
@@ -127,6 +130,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         authority_routes.pages,
         policy_routes.api,
         policy_routes.pages,
+        apidocs.pages,
     ]
     for router in routers:
         app.include_router(router)

@@ -111,12 +111,19 @@ _SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
 ]
-# No inline script or style anywhere; the interactive API docs (/docs) load Swagger UI from
-# its own files and get no CSP here.
+# No inline script or style anywhere.
 _CSP = (
     b"default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
     b"object-src 'none'"
 )
+#: What the API documentation pages (web/apidocs.py) need beyond that, all from this host:
+#: Swagger UI's icons are data: images in its CSS; Redoc writes its styles into <style>
+#: elements and runs its search in a blob: worker. Its logo on cdn.redoc.ly stays blocked.
+_CSP_BY_PAGE = {
+    "/docs": _CSP + b"; img-src 'self' data:",
+    "/redoc": _CSP + b"; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    b"worker-src 'self' blob:",
+}
 
 
 class SecurityHeaders:
@@ -133,15 +140,15 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        with_csp = not str(scope.get("path", "")).startswith("/docs")
+        csp = _CSP_BY_PAGE.get(str(scope.get("path", "")), _CSP)
 
         async def add_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers.extend(h for h in _SECURITY_HEADERS if h[0] not in present)
-                if with_csp and b"content-security-policy" not in present:
-                    headers.append((b"content-security-policy", _CSP))
+                if b"content-security-policy" not in present:
+                    headers.append((b"content-security-policy", csp))
                 message = {**message, "headers": headers}
             await send(message)
 
