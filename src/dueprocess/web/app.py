@@ -33,10 +33,10 @@ from dueprocess.runtime import Runtime
 from dueprocess.web import apidocs
 from dueprocess.web.auth import CsrfRefused, NotAuthenticated, PermissionDenied, public
 from dueprocess.web.coalesce import IntakeWriter
-from dueprocess.web.deps import TEMPLATES
+from dueprocess.web.errors import problem_page, wants_html
 from dueprocess.web.middleware import BodySizeLimit, CloseRequestSession, SecurityHeaders
 from dueprocess.web.openapi import document_errors
-from dueprocess.web.refusals import on_http_error
+from dueprocess.web.refusals import on_http_error, unreadable
 
 log = logging.getLogger("dueprocess.web")
 
@@ -148,26 +148,54 @@ def create_app(runtime: Runtime) -> FastAPI:
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__}
 
-    @app.get("/", include_in_schema=False, dependencies=[Depends(public)])
-    def home() -> RedirectResponse:
-        return RedirectResponse("/demands", status_code=303)
+    # Each error is a page for a browser and JSON for an API client (web/errors.py).
 
-    @app.exception_handler(RequestValidationError)
-    async def on_validation(_request: Request, exc: RequestValidationError) -> Response:
-        invalid = from_validation(exc.errors())
+    def refused(request: Request, invalid: InvalidInput) -> Response:
+        if wants_html(request):
+            return problem_page(
+                request,
+                422,
+                "Some of what was sent was not accepted, so nothing was changed:",
+                title="Not accepted",
+                errors=invalid.errors,
+            )
         return JSONResponse({"detail": [e.as_dict() for e in invalid.errors]}, status_code=422)
 
+    @app.exception_handler(RequestValidationError)
+    async def on_validation(request: Request, exc: RequestValidationError) -> Response:
+        return refused(request, from_validation(exc.errors()))
+
     @app.exception_handler(InvalidInput)
-    async def on_invalid(_request: Request, exc: InvalidInput) -> Response:
-        return JSONResponse({"detail": [e.as_dict() for e in exc.errors]}, status_code=422)
+    async def on_invalid(request: Request, exc: InvalidInput) -> Response:
+        return refused(request, exc)
 
     @app.exception_handler(NotFound)
-    async def on_not_found(_request: Request, _exc: NotFound) -> Response:
+    async def on_not_found(request: Request, _exc: NotFound) -> Response:
+        if wants_html(request):
+            return problem_page(request, 404, "There is nothing here, or nothing you may see.")
         return JSONResponse({"detail": "not found"}, status_code=404)
 
     @app.exception_handler(Conflict)
-    async def on_conflict(_request: Request, exc: Conflict) -> Response:
+    async def on_conflict(request: Request, exc: Conflict) -> Response:
+        if wants_html(request):
+            return problem_page(request, 409, str(exc), title="Not possible now")
         return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
+        # Starlette's and FastAPI's own errors, in the app's shapes (web/refusals.py): an
+        # unreadable body is 422, 405's Allow complete; no such address is 404.
+        answer = await on_http_error(request, exc)
+        if not wants_html(request):
+            return answer
+        if exc.status_code == 400:
+            return refused(request, InvalidInput([unreadable(request)]))
+        problem = {
+            404: "There is no page at this address.",
+            405: f"This address does not take {request.method} requests.",
+        }.get(answer.status_code, str(exc.detail))
+        allow = {"Allow": answer.headers["allow"]} if "allow" in answer.headers else {}
+        return problem_page(request, answer.status_code, problem, headers=allow or exc.headers)
 
     @app.exception_handler(NotAuthenticated)
     async def on_unauthenticated(request: Request, exc: NotAuthenticated) -> Response:
@@ -178,36 +206,40 @@ def create_app(runtime: Runtime) -> FastAPI:
             return RedirectResponse(
                 f"/sign-in?next={target}&problem={quote(exc.problem)}", status_code=303
             )
+        if wants_html(request):
+            return problem_page(
+                request,
+                401,
+                f"This address is part of the API, for programs: {exc.problem}. "
+                "People use the pages, after signing in.",
+                title="Sign in",
+                link=("/sign-in", "Sign in"),
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         return JSONResponse(
             {"detail": exc.problem}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
         )
 
     @app.exception_handler(PermissionDenied)
     async def on_denied(request: Request, exc: PermissionDenied) -> Response:
-        if exc.page:
-            return TEMPLATES.TemplateResponse(
+        if exc.page or wants_html(request):
+            return problem_page(
                 request,
-                "problem.html",
-                {
-                    "title": "Not allowed",
-                    "problem": f"Your account does not have the "
-                    f"{exc.permission.value} permission this page needs.",
-                },
-                status_code=403,
+                403,
+                f"Your account does not have the {exc.permission.value} permission "
+                f"{'this page' if exc.page else 'this API call'} needs.",
+                title="Not allowed",
             )
         return JSONResponse({"detail": str(exc)}, status_code=403)
 
     @app.exception_handler(CsrfRefused)
     async def on_csrf(request: Request, _exc: CsrfRefused) -> Response:
-        return TEMPLATES.TemplateResponse(
+        return problem_page(
             request,
-            "problem.html",
-            {
-                "title": "Form refused",
-                "problem": "The form's security token was missing or "
-                "wrong, so nothing was changed. Reload the page and try again.",
-            },
-            status_code=403,
+            403,
+            "The form's security token was missing or wrong, so nothing was changed. "
+            "Reload the page and try again.",
+            title="Form refused",
         )
 
     @app.exception_handler(ClientDisconnect)
@@ -216,12 +248,17 @@ def create_app(runtime: Runtime) -> FastAPI:
         log.info("client left during %s %s", request.method, request.url.path)
         return PlainTextResponse("client disconnected", status_code=400)
 
-    # Starlette's and FastAPI's own errors: an unreadable body is 422, 405's Allow complete.
-    app.add_exception_handler(StarletteHTTPException, on_http_error)  # type: ignore[arg-type]
-
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
+        if wants_html(request):
+            return problem_page(
+                request,
+                500,
+                "Something went wrong on our side. It has been logged for the operators; "
+                "please try again later.",
+                title="Something went wrong",
+            )
         return PlainTextResponse("internal error; it has been logged", status_code=500)
 
     _publish_models(app, DemandIn, demand_batch.BatchIn)

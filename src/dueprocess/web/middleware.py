@@ -11,6 +11,8 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dueprocess.web.errors import prefers_html
+
 
 class _TooLarge(Exception):
     pass
@@ -56,7 +58,7 @@ class BodySizeLimit:
                 except ValueError:
                     declared = 0
                 if declared > self.limit:
-                    await self._refuse(send, str(scope.get("path", "")))
+                    await self._refuse(send, scope)
                     return
         seen = 0
         too_large = False
@@ -79,7 +81,7 @@ class BodySizeLimit:
             if too_large:
                 if message["type"] == "http.response.start" and not replaced:
                     replaced = True
-                    await self._refuse(send, str(scope.get("path", "")))
+                    await self._refuse(send, scope)
                 return
             await send(message)
 
@@ -88,10 +90,15 @@ class BodySizeLimit:
         except _TooLarge:
             if not replaced:
                 replaced = True
-                await self._refuse(send, str(scope.get("path", "")))
+                await self._refuse(send, scope)
 
-    async def _refuse(self, send: Send, path: str) -> None:
-        body, content_type = _refusal(self.limit, page=not path.startswith("/api/"))
+    async def _refuse(self, send: Send, scope: Scope) -> None:
+        # A page for a form on a page, or for a browser asking for one (web/errors.py).
+        accept = next((v for k, v in scope.get("headers", []) if k == b"accept"), b"")
+        page = not str(scope.get("path", "")).startswith("/api/") or prefers_html(
+            accept.decode("latin-1")
+        )
+        body, content_type = _refusal(self.limit, page=page)
         await send(
             {
                 "type": "http.response.start",
