@@ -98,6 +98,19 @@ def test_403_and_404_on_the_api(http: httpx.Client, tokens: dict[str, str]) -> N
     assert _is_json(http.get("/api/v1/demands/999999", headers=intake), 404) == "not found"
 
 
+def test_409_a_state_conflict(
+    http: httpx.Client, tokens: dict[str, str], session: Session, runtime: Runtime
+) -> None:
+    demand = factories.submit(session, runtime, factories.body()).demand
+    session.commit()
+    intake = factories.bearer(tokens["intake"])
+    path = f"/api/v1/demands/{demand.id}/withdraw"
+    assert http.post(path, json={"reason": "sent twice"}, headers=intake).status_code == 200
+    again = http.post(path, json={"reason": "sent twice"}, headers={**PAGE, **intake})
+    _is_page(again, 409, "Not possible now", "withdrawn")
+    assert "withdrawn" in str(_is_json(http.post(path, json={"reason": "x"}, headers=intake), 409))
+
+
 def test_unknown_address_and_wrong_method(http: httpx.Client) -> None:
     _is_page(http.get("/no/such/page", headers=PAGE), 404, "There is no page at this address")
     assert _is_json(http.get("/no/such/page"), 404) == "Not Found"
