@@ -34,7 +34,12 @@ from dueprocess.web import apidocs
 from dueprocess.web.auth import CsrfRefused, NotAuthenticated, PermissionDenied, public
 from dueprocess.web.coalesce import IntakeWriter
 from dueprocess.web.errors import problem_page, wants_html
-from dueprocess.web.middleware import BodySizeLimit, CloseRequestSession, SecurityHeaders
+from dueprocess.web.middleware import (
+    BodySizeLimit,
+    ClientAddress,
+    CloseRequestSession,
+    SecurityHeaders,
+)
 from dueprocess.web.openapi import document_errors
 from dueprocess.web.refusals import on_http_error, unreadable
 
@@ -115,6 +120,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.add_middleware(BodySizeLimit, limit=runtime.settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(CloseRequestSession)
+    app.add_middleware(ClientAddress, proxies=runtime.settings.trusted_proxies)
 
     routers = [
         intake_routes.api,

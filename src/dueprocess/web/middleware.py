@@ -1,4 +1,5 @@
-"""ASGI middleware: a streaming body-size limit, and security headers.
+"""ASGI middleware: the client's address behind trusted proxies, a streaming body-size limit,
+and security headers.
 
 The body limit is enforced while the body streams in, before anything parses it. A declared
 ``Content-Length`` over the limit is refused at once; a chunked body is counted as it
@@ -7,11 +8,67 @@ arrives and cut off at the limit, so an oversized upload never sits whole in mem
 
 from __future__ import annotations
 
+import ipaddress
 import json
+from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dueprocess.config import IPNetwork
 from dueprocess.web.errors import prefers_html
+
+
+def _trusted(address: str, proxies: Sequence[IPNetwork]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in proxies)
+
+
+def client_address(peer: str, forwarded_for: Sequence[str], proxies: Sequence[IPNetwork]) -> str:
+    """The client's address: ``peer`` (who connected), unless ``peer`` is one of ``proxies``;
+    then the ``X-Forwarded-For`` hops (``forwarded_for``: the headers' values, in order) are
+    read from the right, where the nearest proxy appended the address it saw, past each hop
+    that is itself a trusted proxy, to the first that is not. Hops further left were written
+    by the client or by proxies not trusted, and are never believed. A hop that is not an IP
+    address stops the walk at the proxy that passed it on.
+    """
+    if not _trusted(peer, proxies):
+        return peer
+    hops = [hop.strip() for value in forwarded_for for hop in value.split(",") if hop.strip()]
+    current = peer
+    for hop in reversed(hops):
+        try:
+            address = str(ipaddress.ip_address(hop))
+        except ValueError:
+            return current
+        current = address
+        if not _trusted(address, proxies):
+            return address
+    return current
+
+
+class ClientAddress:
+    """Sets the request's client address by :func:`client_address`, for everything after it
+    (sign-in throttling, audit events). Serve with uvicorn's own ``proxy_headers`` off, as
+    ``dueprocess serve`` does: uvicorn would otherwise already have believed the header from
+    any peer on 127.0.0.1."""
+
+    def __init__(self, app: ASGIApp, proxies: Sequence[IPNetwork]) -> None:
+        self.app = app
+        self.proxies = tuple(proxies)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        if self.proxies and scope["type"] == "http" and client:
+            forwarded = [
+                v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"x-forwarded-for"
+            ]
+            address = client_address(str(client[0]), forwarded, self.proxies)
+            if address != client[0]:
+                scope = {**scope, "client": (address, 0)}
+        await self.app(scope, receive, send)
 
 
 class _TooLarge(Exception):

@@ -68,17 +68,26 @@ def _worker(
     from dueprocess.runtime import Runtime
     from dueprocess.web.app import create_app
 
-    config = uvicorn.Config(
-        create_app(Runtime(settings)),
-        log_level="warning",
-        access_log=False,
-        timeout_keep_alive=30,
-    )
+    config = uvicorn_config(create_app(Runtime(settings)))
     _tune_collector()
     if shared is None:
         uvicorn.Server(config).run(sockets=[sock])
     else:
         _BalancedServer(config, sock, shared, index).run()
+
+
+def uvicorn_config(app: Any, **options: Any) -> uvicorn.Config:
+    """How the app is served (the tests serve it so too). uvicorn's ``proxy_headers`` is
+    off: left on, it believes ``X-Forwarded-For`` from any peer on 127.0.0.1, and the
+    app reads it itself, from the proxies configured (``web.middleware.ClientAddress``)."""
+    return uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=30,
+        proxy_headers=False,
+        **options,
+    )
 
 
 #: Allocations between two young-generation collections (Python's default is 700).
