@@ -111,6 +111,16 @@ def test_409_a_state_conflict(
     assert "withdrawn" in str(_is_json(http.post(path, json={"reason": "x"}, headers=intake), 409))
 
 
+def test_a_body_that_is_not_json(http: httpx.Client, tokens: dict[str, str]) -> None:
+    headers = {**factories.bearer(tokens["intake"]), "Content-Type": "application/json"}
+    path = "/api/v1/policy/whatif"
+    page = http.post(path, content=b"\xff\xfe{", headers={**PAGE, **headers})
+    _is_page(page, 422, "Not accepted", "not valid JSON")
+    detail = _is_json(http.post(path, content=b"\xff\xfe{", headers=headers), 422)
+    assert isinstance(detail, list)
+    assert detail[0]["type"] == "json_invalid"
+
+
 def test_unknown_address_and_wrong_method(http: httpx.Client) -> None:
     _is_page(http.get("/no/such/page", headers=PAGE), 404, "There is no page at this address")
     assert _is_json(http.get("/no/such/page"), 404) == "Not Found"
