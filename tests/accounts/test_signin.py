@@ -18,10 +18,15 @@ from dueprocess.clock import utcnow
 from tests import factories
 from tests.conftest import LiveServer
 
+#: Each sign-in runs argon2 (64 MiB); on a loaded machine one took over httpx's 5 s.
+SIGN_IN_TIMEOUT = 60
+
 
 @pytest.fixture
 def http(live_server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server.url, follow_redirects=False) as client:
+    with httpx.Client(
+        base_url=live_server.url, follow_redirects=False, timeout=SIGN_IN_TIMEOUT
+    ) as client:
         yield client
 
 

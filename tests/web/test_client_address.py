@@ -20,6 +20,9 @@ from dueprocess.web.middleware import client_address
 from tests import factories
 from tests.conftest import LiveServer
 
+#: Each sign-in runs argon2 (64 MiB); on a loaded machine one took over httpx's 5 s.
+SIGN_IN_TIMEOUT = 60
+
 PROXIES = (ip_network("10.0.0.0/8"), ip_network("::1/128"))
 
 
@@ -87,7 +90,7 @@ def behind_a_proxy(settings: Settings) -> Iterator[LiveServer]:
 def test_a_forwarded_address_is_ignored_unless_the_peer_is_a_configured_proxy(
     live_server: LiveServer, session: Session
 ) -> None:
-    with httpx.Client(base_url=live_server.url) as http:
+    with httpx.Client(base_url=live_server.url, timeout=SIGN_IN_TIMEOUT) as http:
         assert _fail_sign_in(http, "203.0.113.9") == 401
     assert _remotes(session) == ["127.0.0.1"]
 
@@ -95,7 +98,7 @@ def test_a_forwarded_address_is_ignored_unless_the_peer_is_a_configured_proxy(
 def test_behind_a_configured_proxy_the_forwarded_client_is_the_address(
     behind_a_proxy: LiveServer, session: Session
 ) -> None:
-    with httpx.Client(base_url=behind_a_proxy.url) as http:
+    with httpx.Client(base_url=behind_a_proxy.url, timeout=SIGN_IN_TIMEOUT) as http:
         assert _fail_sign_in(http, "203.0.113.9") == 401
         assert _fail_sign_in(http, "6.6.6.6, 198.51.100.4") == 401  # a forged hop, ignored
     assert _remotes(session) == ["203.0.113.9", "198.51.100.4"]
@@ -109,7 +112,7 @@ def test_a_colleague_behind_the_same_proxy_is_not_locked_out(
     factories.account(session, "bob@example.org", ["intake"])
     session.commit()
     for server, office in ((behind_a_proxy, "198.51.100.10"), (live_server, "ignored")):
-        with httpx.Client(base_url=server.url) as http:
+        with httpx.Client(base_url=server.url, timeout=SIGN_IN_TIMEOUT) as http:
             for _ in range(5):
                 assert _fail_sign_in(http, office) == 401
             assert _fail_sign_in(http, office) == 429  # the typist is held

@@ -18,6 +18,9 @@ from dueprocess.web.errors import prefers_html
 from tests import factories
 from tests.conftest import LiveServer
 
+#: Each sign-in runs argon2 (64 MiB); on a loaded machine one took over httpx's 5 s.
+SIGN_IN_TIMEOUT = 60
+
 #: What Chromium sends when it loads a page, and what fetch(), curl and httpx send.
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8"
 PAGE = {"Accept": BROWSER}
@@ -71,7 +74,9 @@ def tokens(session: Session) -> dict[str, str]:
 
 @pytest.fixture
 def http(live_server: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server.url, follow_redirects=False) as client:
+    with httpx.Client(
+        base_url=live_server.url, follow_redirects=False, timeout=SIGN_IN_TIMEOUT
+    ) as client:
         yield client
 
 
@@ -216,7 +221,9 @@ def test_officers_land_on_the_portal_and_staff_on_their_pages(
     assert admin.totp_secret
 
     def lands(email: str, code: str = "") -> str:
-        with httpx.Client(base_url=live_server.url, follow_redirects=False) as http:
+        with httpx.Client(
+            base_url=live_server.url, follow_redirects=False, timeout=SIGN_IN_TIMEOUT
+        ) as http:
             return _sign_in(http, email, code)
 
     assert lands("chan@police.gov.hk", current_code(officer.totp_secret)) == "/portal"
@@ -224,7 +231,9 @@ def test_officers_land_on_the_portal_and_staff_on_their_pages(
     assert lands("auditor@example.org") == "/demands"
     assert lands("admin@example.org", current_code(admin.totp_secret)) == "/"
 
-    with httpx.Client(base_url=live_server.url, follow_redirects=False) as http:
+    with httpx.Client(
+        base_url=live_server.url, follow_redirects=False, timeout=SIGN_IN_TIMEOUT
+    ) as http:
         _sign_in(http, "chan@police.gov.hk", current_code(officer.totp_secret, at=_later()))
         # The staff list, asked for by name, sends an officer to the portal's.
         assert http.get("/demands", headers=PAGE).headers["location"] == "/portal"
