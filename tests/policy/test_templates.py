@@ -94,7 +94,8 @@ def test_template_cites_public_sources_not_local_files(name: str) -> None:
     assert len(sources) == 2, "a Sources list in the header"
     cited = {int(n) for n in re.findall(r"\[(\d)\]", sources[0])}
     listed = {int(n) for n in re.findall(r"^# \[(\d)\] ", sources[1], re.MULTILINE)}
-    assert cited and cited == listed, "every source cited is listed, and only those"
+    assert cited, "the header cites its sources"
+    assert cited == listed, "every source cited is listed, and only those"
     assert "https://" in sources[1], "at least one source with its address"
 
 
