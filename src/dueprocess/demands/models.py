@@ -104,6 +104,9 @@ class Demand(Base):
         UniqueConstraint("authority_id", "idempotency_key", name="uq_demand_idempotency"),
         Index("ix_demand_status_received", "status", "received_at"),
         Index("ix_demand_authority_received", "authority_id", "received_at"),
+        # What intake looks a repeated demand up by (dueprocess.intake.record.Repeats).
+        Index("ix_demand_authority_reference", "authority_id", "reference"),
+        Index("ix_demand_authority_request_hash", "authority_id", "request_hash"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -68,6 +68,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "channel",
     "sender",
     "idempotency_key",
+    "confirmed_new",
 )
 REQUIRED_COLUMNS: frozenset[str] = frozenset(
     {
@@ -260,6 +261,7 @@ def csv_row_to_json(values: Mapping[str, str]) -> dict[str, Any]:
         "channel",
         "sender",
         "idempotency_key",
+        "confirmed_new",
     ):
         if name in cell:
             out[name] = cell[name]

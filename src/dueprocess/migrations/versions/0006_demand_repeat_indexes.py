@@ -1,0 +1,39 @@
+"""index what a repeated demand is looked up by: an authority's references and request hashes
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-06 03:00:00
+
+Intake refuses a demand that repeats an earlier one of the same authority: the same
+reference, or the same content (request hash) within 30 days, unless the submitter confirms
+it is new (``dueprocess.intake.record.Repeats``). Each group of submissions looks the
+earlier ones up in one query; these two indexes answer it without reading the authority's
+other demands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0006"
+down_revision: str | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("demand") as batch_op:
+        batch_op.create_index(
+            "ix_demand_authority_reference", ["authority_id", "reference"], unique=False
+        )
+        batch_op.create_index(
+            "ix_demand_authority_request_hash", ["authority_id", "request_hash"], unique=False
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("demand") as batch_op:
+        batch_op.drop_index("ix_demand_authority_request_hash")
+        batch_op.drop_index("ix_demand_authority_reference")
