@@ -130,7 +130,8 @@ def validate(raw: Any) -> Parsed:
     every problem with it: field by field, then across fields (``consistency_errors``).
 
     Checks that need the database (the authority exists, the idempotency key is free, the
-    documents are acceptable) are the intake service's, made when the row is submitted.
+    row repeats no earlier demand, the documents are acceptable) are the intake service's,
+    made when the row is submitted.
     """
     try:
         data = DemandIn.model_validate(raw)
