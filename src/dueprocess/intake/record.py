@@ -225,8 +225,11 @@ class Repeats:
     A new demand **repeats** an earlier one of the same authority, not withdrawn, that has
     the same non-empty ``reference`` (at any time; compared exactly, as stored), or the
     same content, the same :func:`request_hash`, received within :data:`REPEAT_WINDOW` of
-    it. :meth:`refusal` says which, naming the earlier demand; only the submitter's own
-    authority's demands are ever named, and an officer may see all of those.
+    it. The hash covers the reference, so the same content means the same reference, which
+    finds it already: content is looked up only for demands without a reference (and the
+    index of hashes holds only those). :meth:`refusal` says which, naming the earlier
+    demand; only the submitter's own authority's demands are ever named, and an officer
+    may see all of those.
     """
 
     def __init__(self) -> None:
@@ -241,17 +244,20 @@ class Repeats:
         if not new:
             return found
         references = sorted({data.reference for data, _ in new if data.reference})
-        digests = sorted({checked.digest for _, checked in new})
-        times = [checked.received_at for _, checked in new]
-        same: list[ColumnElement[bool]] = [
-            and_(
-                Demand.request_hash.in_(digests),
-                Demand.received_at >= min(times) - REPEAT_WINDOW,
-                Demand.received_at <= max(times) + REPEAT_WINDOW,
-            )
-        ]
+        unreferenced = [checked for data, checked in new if not data.reference]
+        same: list[ColumnElement[bool]] = []
         if references:
             same.append(Demand.reference.in_(references))
+        if unreferenced:
+            times = [checked.received_at for checked in unreferenced]
+            same.append(
+                and_(
+                    Demand.reference.is_(None),
+                    Demand.request_hash.in_(sorted({c.digest for c in unreferenced})),
+                    Demand.received_at >= min(times) - REPEAT_WINDOW,
+                    Demand.received_at <= max(times) + REPEAT_WINDOW,
+                )
+            )
         query = select(
             Demand.id,
             Demand.authority_id,
@@ -272,29 +278,27 @@ class Repeats:
         if earlier.reference:
             key = (earlier.authority_id, earlier.reference)
             self._by_reference.setdefault(key, []).append(earlier)
-        key = (earlier.authority_id, earlier.request_hash)
-        self._by_content.setdefault(key, []).append(earlier)
+        else:
+            key = (earlier.authority_id, earlier.request_hash)
+            self._by_content.setdefault(key, []).append(earlier)
 
     def of(self, data: DemandIn, checked: Checked) -> tuple[Earlier | None, Earlier | None]:
-        """The latest earlier demand with this one's reference, and the latest with its
-        content received within the window (``None`` where there is none)."""
+        """The latest earlier demand with this one's reference, or (without a reference) the
+        latest with its content received within the window (``None`` where there is none)."""
         authority_id = checked.authority.id
-        same_reference = (
-            self._by_reference.get((authority_id, data.reference), []) if data.reference else []
-        )
+        if data.reference:
+            return _latest(self._by_reference.get((authority_id, data.reference), [])), None
         same_content = [
             e
             for e in self._by_content.get((authority_id, checked.digest), [])
             if abs(e.received_at - checked.received_at) <= REPEAT_WINDOW
         ]
-        return _latest(same_reference), _latest(same_content)
+        return None, _latest(same_content)
 
     def refusal(self, data: DemandIn, checked: Checked) -> InvalidInput | Checked:
         """The refusal of a repeat (``reference``, or the whole demand for the same content),
         or ``checked`` itself; for a demand confirmed new, with the ids it repeats."""
         by_reference, by_content = self.of(data, checked)
-        if by_content is not None and by_content == by_reference:
-            by_content = None  # one earlier demand, named once
         if by_reference is None and by_content is None:
             return checked
         if data.confirmed_new:
