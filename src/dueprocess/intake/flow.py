@@ -55,8 +55,8 @@ def receive(
     Refuses bad input with :class:`InvalidInput` naming each field, writing nothing, and so a
     repeat of an earlier demand of the authority not ``confirmed_new``
     (:class:`record.Repeats`); a replay (same idempotency key, same body) returns the earlier
-    demand untouched. A new demand's
-    requester is assessed (:func:`~dueprocess.authorities.service.verify_requester`;
+    demand untouched. A new demand's requester is assessed
+    (:func:`~dueprocess.authorities.service.verify_requester`;
     ``second_factor``: submitted in a web session signed in with TOTP) and the demand is
     evaluated at its ``received_at`` with the active policy: it may be paused, refused or
     redirected at once, with its reply queued; the audit log names ``system:policy`` as the
