@@ -107,10 +107,9 @@ class Demand(Base):
         Index("ix_demand_authority_received", "authority_id", "received_at"),
         # What intake looks a repeated demand up by (dueprocess.intake.record.Repeats). The
         # request hash covers the reference, so only demands without one are looked up by it.
-        Index("ix_demand_authority_reference", "authority_id", "reference"),
+        Index("ix_demand_reference", "reference", "authority_id"),
         Index(
-            "ix_demand_authority_request_hash",
-            "authority_id",
+            "ix_demand_request_hash",
             "request_hash",
             postgresql_where=text("reference IS NULL"),
             sqlite_where=text("reference IS NULL"),

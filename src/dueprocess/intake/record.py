@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, Executable, and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from dueprocess.audit import service as audit
@@ -238,39 +238,25 @@ class Repeats:
 
     @classmethod
     def load(cls, session: Session, new: Sequence[tuple[DemandIn, Checked]]) -> Repeats:
-        """The stored demands any of ``new`` may repeat, in one query that the indexes
-        ``ix_demand_authority_reference`` and ``ix_demand_authority_request_hash`` answer."""
+        """The stored demands any of ``new`` may repeat, in one query, each reference and
+        each hash looked up through its index (``ix_demand_reference``,
+        ``ix_demand_request_hash``); the authority and the time are checked here."""
         found = cls()
-        if not new:
-            return found
         references = sorted({data.reference for data, _ in new if data.reference})
-        unreferenced = [checked for data, checked in new if not data.reference]
-        same: list[ColumnElement[bool]] = []
-        if references:
-            same.append(Demand.reference.in_(references))
-        if unreferenced:
-            times = [checked.received_at for checked in unreferenced]
-            same.append(
-                and_(
-                    Demand.reference.is_(None),
-                    Demand.request_hash.in_(sorted({c.digest for c in unreferenced})),
-                    Demand.received_at >= min(times) - REPEAT_WINDOW,
-                    Demand.received_at <= max(times) + REPEAT_WINDOW,
-                )
+        hashes = sorted({checked.digest for data, checked in new if not data.reference})
+        if not references and not hashes:
+            return found
+        if session.get_bind().dialect.name == "postgresql":
+            query: Executable = _REPEATS_ON_POSTGRESQL.bindparams(
+                references=references, hashes=hashes, withdrawn=DemandStatus.WITHDRAWN.value
             )
-        query = select(
-            Demand.id,
-            Demand.authority_id,
-            Demand.reference,
-            Demand.request_hash,
-            Demand.received_at,
-        ).where(
-            Demand.authority_id.in_(sorted({checked.authority.id for _, checked in new})),
-            Demand.status != DemandStatus.WITHDRAWN,
-            or_(*same),
-        )
+        else:
+            query = _repeats_query(references, hashes)
+        authorities = {checked.authority.id for _, checked in new}
         for row in session.execute(query):
-            found.add(Earlier(*row))
+            earlier = Earlier(*row)
+            if earlier.authority_id in authorities:
+                found.add(earlier)
         return found
 
     def add(self, earlier: Earlier) -> None:
@@ -323,6 +309,49 @@ class Repeats:
                 )
             )
         return InvalidInput(errors)
+
+
+_EARLIER = (Demand.id, Demand.authority_id, Demand.reference, Demand.request_hash)
+
+#: On PostgreSQL, each reference and each hash is looked up on its own through its index, in
+#: one statement of constant text (prepared once per connection, planned generically). Each
+#: lookup is a subquery the planner may not merge into a join (``OFFSET 0``) and names no
+#: column another index could serve: with the authority or the time in the query, the
+#: planner, lacking statistics (a new or fast-growing table, before autovacuum analyses
+#: it), chose to read all of an authority's demands instead, a cost that grows with the
+#: table (measured: 48 ms for 100 references among 30,000 demands, against 0.3 ms).
+_REPEATS_ON_POSTGRESQL = text(
+    """
+    SELECT d.id, d.authority_id, d.reference, d.request_hash, d.received_at
+    FROM unnest(CAST(:references AS varchar[])) AS wanted(reference)
+    CROSS JOIN LATERAL (
+        SELECT id, authority_id, reference, request_hash, received_at FROM demand
+        WHERE demand.reference = wanted.reference AND demand.status <> :withdrawn
+        OFFSET 0
+    ) AS d
+    UNION ALL
+    SELECT d.id, d.authority_id, d.reference, d.request_hash, d.received_at
+    FROM unnest(CAST(:hashes AS varchar[])) AS wanted(request_hash)
+    CROSS JOIN LATERAL (
+        SELECT id, authority_id, reference, request_hash, received_at FROM demand
+        WHERE demand.reference IS NULL AND demand.request_hash = wanted.request_hash
+        AND demand.status <> :withdrawn
+        OFFSET 0
+    ) AS d
+    """
+).columns(*_EARLIER, Demand.received_at)
+
+
+def _repeats_query(references: list[str], hashes: list[str]) -> Executable:
+    """The same lookup elsewhere (SQLite), whose planner takes an index on equality."""
+    same: list[ColumnElement[bool]] = []
+    if references:
+        same.append(Demand.reference.in_(references))
+    if hashes:
+        same.append(and_(Demand.reference.is_(None), Demand.request_hash.in_(hashes)))
+    return select(*_EARLIER, Demand.received_at).where(
+        Demand.status != DemandStatus.WITHDRAWN, or_(*same)
+    )
 
 
 def _latest(found: list[Earlier]) -> Earlier | None:
