@@ -247,13 +247,12 @@ class Repeats:
         if not references and not hashes:
             return found
         if session.get_bind().dialect.name == "postgresql":
-            query: Executable = _REPEATS_ON_POSTGRESQL.bindparams(
-                references=references, hashes=hashes, withdrawn=DemandStatus.WITHDRAWN.value
-            )
+            query: Executable = _REPEATS_ON_POSTGRESQL
+            values = {"references": references, "hashes": hashes, "withdrawn": _WITHDRAWN}
         else:
-            query = _repeats_query(references, hashes)
+            query, values = _repeats_query(references, hashes), {}
         authorities = {checked.authority.id for _, checked in new}
-        for row in session.execute(query):
+        for row in session.execute(query, values):
             earlier = Earlier(*row)
             if earlier.authority_id in authorities:
                 found.add(earlier)
@@ -312,6 +311,7 @@ class Repeats:
 
 
 _EARLIER = (Demand.id, Demand.authority_id, Demand.reference, Demand.request_hash)
+_WITHDRAWN = DemandStatus.WITHDRAWN.value
 
 #: On PostgreSQL, each reference and each hash is looked up on its own through its index, in
 #: one statement of constant text (prepared once per connection, planned generically). Each
