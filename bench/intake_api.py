@@ -270,9 +270,10 @@ def main() -> None:
                 select(Demand.stance, func.count(Demand.id)).group_by(Demand.stance)
             )
         }
+        from dueprocess.audit.signer import public_key_file
         from dueprocess.audit.verify import load_public_key
 
-        key = audit.public_key_file(runtime.settings.keys_dir)  # the server signed at shutdown
+        key = public_key_file(runtime.settings.keys_dir)  # the server signed at shutdown
         chain = audit.verify_database(session, [load_public_key(str(key))])
     n = per_request
     print(

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner, Result
 
-from dueprocess.audit import service as audit
+from dueprocess.audit import service as audit, signer
 from dueprocess.audit.chain import public_key_bytes
 from dueprocess.audit.models import AuditEvent
 from dueprocess.cli.main import app
@@ -237,7 +237,7 @@ def test_a_batch_the_database_refuses_is_redone_row_by_row_with_the_chain_intact
     references = session.scalars(select(Demand.reference).order_by(Demand.id)).all()
     session.rollback()
     assert list(references) == ["before", "after"]
-    key = audit.ensure_signing_key(runtime.settings.keys_dir)
+    key = signer.ensure_signing_key(runtime.settings.keys_dir)
     verdict = audit.verify_database(session, [public_key_bytes(key)])
     session.rollback()
     assert verdict.ok, verdict.summary()

@@ -120,6 +120,7 @@ def test_audit_export_and_verify_detect_tampering(cli_env: dict[str, str], tmp_p
     intact = runner.invoke(app, ["audit", "verify"])
     assert intact.exit_code == 0, intact.output
     assert intact.stdout.startswith("OK: ")
+    assert intact.stderr == ""  # the demo's log comes signed: no unsigned events to warn of
     export = tmp_path / "audit.jsonl"
     assert runner.invoke(app, ["audit", "export", str(export)]).exit_code == 0
     assert runner.invoke(app, ["audit", "verify", "--export", str(export)]).exit_code == 0

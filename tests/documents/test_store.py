@@ -27,6 +27,7 @@ from dueprocess.documents.store import (
     format_size,
     sanitise_filename,
 )
+from tests import pdfs
 
 MiB = 1024 * 1024
 
@@ -209,7 +210,7 @@ def test_path_traversal_name_is_only_a_display_name(store: DirectoryStore, tmp_p
     data = b"Please preserve account 12345.\n"
     stored = store.put(data, "../../etc/passwd")
 
-    assert stored.filename == "passwd"
+    assert stored.filename == "passwd.txt"  # text, so the name says so
     assert files_under(tmp_path) == [store.path_for(hashlib.sha256(data).hexdigest())]
 
 
@@ -348,14 +349,73 @@ def test_disallowed_type_is_refused_after_the_first_bytes(store: DirectoryStore)
     assert files_under(store.root) == []
 
 
-def test_png_is_accepted_whatever_its_name(store: DirectoryStore) -> None:
-    assert store.put(png(), "scan.pdf").media_type == sniff.PNG
+def test_png_is_accepted_whatever_its_name_and_named_for_what_it_is(
+    store: DirectoryStore,
+) -> None:
+    stored = store.put(png(), "scan.pdf")
+    assert (stored.media_type, stored.filename) == (sniff.PNG, "scan.png")
 
 
 def test_image_claiming_too_many_pixels_is_refused(store: DirectoryStore) -> None:
     error = refused(store, png(100_000, 100_000))
     assert error.code == "bomb"
     assert "100,000 × 100,000 pixels" in error.reason
+
+
+def tiff(
+    *sizes: tuple[int, int], little: bool = True, big: bool = False, padding: int = 0
+) -> bytes:
+    """A TIFF with one directory per size (classic or BigTIFF), the directories after
+    ``padding`` bytes of pixel data, as many writers place them (past the sniffed head)."""
+    order = "<" if little else ">"
+    magic = (b"II" if little else b"MM") + struct.pack(order + "H", 43 if big else 42)
+    header = magic + (struct.pack(order + "HHQ", 8, 0, 0) if big else struct.pack(order + "I", 0))
+    out = bytearray(header + bytes(padding))
+    links: list[int] = [len(magic) + (4 if big else 0)]  # where each "next" offset is written
+    for width, height in sizes:
+        offset = len(out)
+        out[links[-1] : links[-1] + (8 if big else 4)] = struct.pack(
+            order + ("Q" if big else "I"), offset
+        )
+        # Width and height as LONG (LONG8 in a BigTIFF), two SHORT tags besides; a value
+        # is left-justified in its field, whatever the byte order.
+        entries = [(256, 16 if big else 4, width), (257, 16 if big else 4, height)]
+        entries += [(258, 3, 8), (262, 3, 1)]
+        formats = {3: "H", 4: "I", 16: "Q"}
+        field = 8 if big else 4
+        out += struct.pack(order + ("Q" if big else "H"), len(entries))
+        for tag, kind, value in entries:
+            packed = struct.pack(order + formats[kind], value).ljust(field, b"\x00")
+            count = struct.pack(order + ("Q" if big else "I"), 1)
+            out += struct.pack(order + "HH", tag, kind) + count + packed
+        links.append(len(out))
+        out += bytes(8 if big else 4)
+    return bytes(out)
+
+
+@pytest.mark.parametrize("little", [True, False], ids=["little-endian", "big-endian"])
+@pytest.mark.parametrize("big", [False, True], ids=["classic", "bigtiff"])
+def test_tiff_claiming_too_many_pixels_is_refused(
+    store: DirectoryStore, little: bool, big: bool
+) -> None:
+    error = refused(store, tiff((200_000, 200_000), little=little, big=big))
+    assert error.code == "bomb"
+    assert "200,000 × 200,000 pixels" in error.reason
+    # Its directory past the first 64 KiB (a writer that puts it after the pixels).
+    far = refused(store, tiff((200_000, 200_000), little=little, big=big, padding=100_000))
+    assert far.code == "bomb"
+    # Any page of a multi-page TIFF.
+    page = refused(store, tiff((100, 100), (200_000, 200_000), little=little, big=big))
+    assert "image 2 of the TIFF is 200,000 × 200,000 pixels" in page.reason
+    fine = store.put(tiff((2480, 3508), (2480, 3508), little=little, big=big), "scan.pdf")
+    assert (fine.media_type, fine.filename) == (sniff.TIFF, "scan.tif")
+
+
+def test_tiff_whose_size_cannot_be_read_is_refused(store: DirectoryStore) -> None:
+    looped = bytearray(tiff((10, 10)))
+    looped[-4:] = struct.pack("<I", 8)  # the last directory points back to the first
+    assert refused(store, bytes(looped)).code == "malformed"
+    assert refused(store, b"II*\x00" + struct.pack("<I", 10**6) + bytes(16)).code == "malformed"
 
 
 def test_utf8_text_and_email_are_accepted(store: DirectoryStore) -> None:
@@ -568,6 +628,51 @@ def test_too_many_objects_are_refused(store: DirectoryStore) -> None:
     error = refused(small, one_page_pdf(stream(b"q Q"), b"null"))
     assert error.code == "too-complex"
     assert error.reason == "the PDF has 5 objects; the limit is 4"
+
+
+@pytest.mark.parametrize("layout", ["plain", "packed"])
+@pytest.mark.parametrize(
+    ("catalog", "page", "more", "words"),
+    [(c, p, m, n) for n, c, p, m in pdfs.ACTIVE],
+    ids=[name for name, *_ in pdfs.ACTIVE],
+)
+def test_pdf_that_acts_by_itself_is_refused(
+    store: DirectoryStore,
+    layout: str,
+    catalog: bytes,
+    page: bytes,
+    more: tuple[bytes, ...],
+    words: str,
+) -> None:
+    """JavaScript, automatic actions other than going to a page, programs launched, embedded
+    files, XFA forms: in plain objects and packed in object streams, names #xx-escaped too."""
+    build = pdfs.one_page if layout == "plain" else pdfs.packed
+    error = refused(store, build(catalog, page, *more))
+    assert error.code == "active", error.reason
+    assert error.reason.startswith("the PDF contains ")
+
+
+def test_pdf_with_links_and_an_opening_view_is_accepted(store: DirectoryStore) -> None:
+    for build in (pdfs.one_page, pdfs.packed):
+        stored = store.put(build(pdfs.BENIGN_CATALOG, pdfs.BENIGN_PAGE), "order.pdf")
+        assert stored.media_type == sniff.PDF
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (pdfs.html_polyglot(), "also holds a web page"),
+        (pdfs.zip_appended(), "ZIP archive attached"),
+        (b"%PDF-1.7\n<!DOCTYPE html><html><script>alert(1)</script></html>\n", "web page"),
+    ],
+    ids=["html-in-a-valid-pdf", "zip-after-a-valid-pdf", "html-after-the-header"],
+)
+def test_pdf_that_is_also_another_file_is_refused(
+    store: DirectoryStore, data: bytes, words: str
+) -> None:
+    error = refused(store, data)
+    assert error.code == "type"
+    assert words in error.reason
 
 
 def test_pdf_check_is_bounded_in_time(store: DirectoryStore) -> None:

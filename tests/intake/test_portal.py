@@ -403,6 +403,20 @@ def test_a_program_renamed_pdf_is_refused_by_its_content(
     assert count(session, Demand.id) == 0
 
 
+def test_an_image_named_pdf_is_kept_under_an_image_name(
+    portal: httpx.Client, session: Session
+) -> None:
+    from tests.documents.test_store import png
+
+    answer = post_form(portal, "/portal/demands/new", good_fields(), png(), "signed order.pdf")
+    assert answer.status_code == 303, field_errors(answer.text)
+    demand_id = read(session, lambda s: s.scalars(select(Demand.id)).one())
+    full = read(session, lambda s: demands.to_out(s, demands.get(s, demand_id)))
+    assert [(d.media_type, d.filename) for d in full.documents] == [
+        ("image/png", "signed order.png")
+    ]
+
+
 def test_oversized_uploads_are_refused(
     portal: httpx.Client, session: Session, runtime: Runtime
 ) -> None:

@@ -18,8 +18,9 @@ from dueprocess.audit import service as audit
 from dueprocess.demands.models import Demand, Upload
 from dueprocess.errors import InvalidInput
 from dueprocess.runtime import Runtime
-from tests import factories
+from tests import factories, pdfs
 from tests.conftest import LiveServer
+from tests.documents.test_store import png, tiff
 
 MiB = 1024 * 1024
 
@@ -110,6 +111,10 @@ def test_upload_then_cite_by_hash(officer: httpx.Client, session: Session) -> No
         ("order.pdf", zip_archive(), "looks like a ZIP"),
         ("order.pdf", pdf(password="secret"), "the PDF is encrypted"),
         ("empty.txt", b"", "empty"),
+        ("order.pdf", pdfs.one_page(*pdfs.ACTIVE[0][1:3], *pdfs.ACTIVE[0][3]), "JavaScript"),
+        ("order.pdf", pdfs.html_polyglot(), "web page"),
+        ("order.pdf", pdfs.zip_appended(), "ZIP archive"),
+        ("scan.tif", tiff((200_000, 200_000)), "200,000 × 200,000 pixels"),
     ],
 )
 def test_refused_uploads_are_422_naming_file_and_store_nothing(
@@ -123,6 +128,22 @@ def test_refused_uploads_are_422_naming_file_and_store_nothing(
     assert problem["type"].startswith("document.")
     assert _count(session, Upload) == 0
     assert _stored_files(runtime) == []
+
+
+def test_a_file_keeps_no_name_that_lies_about_its_content(
+    officer: httpx.Client, session: Session
+) -> None:
+    answer = _upload(officer, "report.pdf", png())
+    assert answer.status_code == 201, answer.text
+    assert (answer.json()["media_type"], answer.json()["filename"]) == ("image/png", "report.png")
+    sha = answer.json()["sha256"]
+    # Cited under a name that lies again, it is named for its content again.
+    cited = factories.body(documents=[{"filename": "report.pdf", "sha256": sha}])
+    demand = officer.post("/api/v1/demands", json=cited).json()
+    assert demand["documents"][0]["filename"] == "report.png"
+    got = officer.get(f"/api/v1/demands/{demand['id']}/documents/{sha}")
+    assert got.headers["content-type"] == "image/png"
+    assert "report.png" in got.headers["content-disposition"]
 
 
 def test_upload_without_a_file_field_is_422(officer: httpx.Client) -> None:

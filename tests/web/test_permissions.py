@@ -110,7 +110,7 @@ HOLDERS: dict[str, set[str]] = {
 
 def _key(route: object) -> tuple[str, str]:
     methods = sorted(route.methods)  # type: ignore[attr-defined]
-    return (methods[0], route.path)  # type: ignore[attr-defined]
+    return (methods[0], route.path_format)  # type: ignore[attr-defined]
 
 
 def test_every_route_declares_the_expected_permission(runtime: Runtime) -> None:

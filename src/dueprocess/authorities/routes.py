@@ -22,6 +22,7 @@ from dueprocess.demands import callbacks
 from dueprocess.errors import Conflict, InvalidInput, NotFound
 from dueprocess.web.auth import requires_page
 from dueprocess.web.deps import TEMPLATES, unit_of_work
+from dueprocess.web.params import Id
 
 pages = APIRouter(include_in_schema=False)
 
@@ -83,11 +84,11 @@ def authority_page(request: Request, slug: str, me: PageReadGrant) -> HTMLRespon
     )
 
 
-@pages.post("/authorities/{slug}/officers/{account_id}/verify")
+@pages.post("/authorities/{slug}/officers/{account_id:int}/verify")
 def verify_officer(
     request: Request,
     slug: str,
-    account_id: int,
+    account_id: Id,
     me: PageManageGrant,
     evidence: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
@@ -105,10 +106,10 @@ def verify_officer(
     return RedirectResponse(f"{back}#officers", status_code=303)
 
 
-@pages.post("/demands/{demand_id}/callbacks")
+@pages.post("/demands/{demand_id:int}/callbacks")
 def record_callback(
     request: Request,
-    demand_id: int,
+    demand_id: Id,
     me: PageManageGrant,
     number: Annotated[str, Form(max_length=40)] = "",
     confirmed: Annotated[str, Form(max_length=3)] = "",

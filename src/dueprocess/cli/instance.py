@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 
 from dueprocess.cli.common import ensure_schema, fail, load_runtime, out, unit_of_work
 from dueprocess.config import Settings
+from dueprocess.runtime import Runtime
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
@@ -18,9 +20,9 @@ def init() -> None:
     ensure_schema(runtime)
     out.print(f"database ready: {runtime.engine.url.render_as_string(hide_password=True)}")
     out.print(f"data directory: {runtime.settings.data_dir}")
-    from dueprocess.audit import service as audit
+    from dueprocess.audit import signer
 
-    public_key = audit.public_key_file(runtime.settings.keys_dir)
+    public_key = signer.public_key_file(runtime.settings.keys_dir)
     out.print(f"audit public key (give it to auditors): {public_key}")
 
 
@@ -56,22 +58,26 @@ def demo(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
 ) -> None:
     """Load the demo service and the July 2020 Hong Kong scenario (once), then serve."""
-    from dueprocess.audit import service as audit
     from dueprocess.demo import loader
 
     runtime = load_runtime()
     ensure_schema(runtime)
     with unit_of_work(runtime) as session:
         login = loader.load(runtime, session, seed=seed)
-    if login:
-        # The scenario's events are dated 2020: sign them now, rather than leave months of
-        # history unsigned until the server's first checkpoint.
-        key = audit.ensure_signing_key(runtime.settings.keys_dir)
-        with unit_of_work(runtime) as session:
-            audit.checkpoint(session, key)
     out.print("demo loaded" if login else "demo already loaded")
+    _sign_audit_log(runtime)
     login = login or loader.saved_login(runtime)
     if login:
         print(login.describe())  # plain: a wrapped password is hard to copy
     if not no_serve:
         serve(host=host, port=port, workers=1)
+
+
+def _sign_audit_log(runtime: Runtime) -> None:
+    """Checkpoint the audit log after a command that wrote much of it, as the server would."""
+    from dueprocess.audit import signer
+
+    try:
+        signer.sign_head(runtime.sessions, runtime.settings.keys_dir)
+    except signer.SigningRefused as exc:
+        print(f"WARNING: {exc}", file=sys.stderr)

@@ -14,9 +14,12 @@ from dueprocess.audit import service as audit
 from dueprocess.demands import callbacks, service as demands
 from dueprocess.demands.models import DemandStatus
 from dueprocess.demands.schemas import DemandOut, DemandSummary
+from dueprocess.documents.names import content_disposition
+from dueprocess.documents.sniff import ALLOWED_MEDIA_TYPES
 from dueprocess.policy import service as policy
 from dueprocess.web.auth import requires, requires_page
 from dueprocess.web.deps import TEMPLATES, runtime_of, unit_of_work
+from dueprocess.web.params import Id, Offset
 
 api = APIRouter(prefix="/api/v1", tags=["demands"])
 pages = APIRouter(include_in_schema=False)
@@ -30,7 +33,7 @@ def list_demands(
     me: ReadGrant,
     status: DemandStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[DemandSummary]:
     """One line per demand."""
     with unit_of_work(request) as session:
@@ -39,8 +42,8 @@ def list_demands(
         )
 
 
-@api.get("/demands/{demand_id}", response_model=DemandOut, summary="One demand")
-def get_demand(request: Request, demand_id: int, me: ReadGrant) -> DemandOut:
+@api.get("/demands/{demand_id:int}", response_model=DemandOut, summary="One demand")
+def get_demand(request: Request, demand_id: Id, me: ReadGrant) -> DemandOut:
     """The demand as stored; the view is audited. Another authority's demand is 404."""
     with unit_of_work(request) as session:
         demand = demands.get(session, demand_id, authority_id=me.authority_scope)
@@ -64,8 +67,8 @@ def demand_list_page(
     )
 
 
-@pages.get("/demands/{demand_id}", response_class=HTMLResponse)
-def demand_page(request: Request, demand_id: int, me: PageReadGrant) -> HTMLResponse:
+@pages.get("/demands/{demand_id:int}", response_class=HTMLResponse)
+def demand_page(request: Request, demand_id: Id, me: PageReadGrant) -> HTMLResponse:
     """One demand, with its targets, documents, deadline and penalty, and its audit trail."""
     with unit_of_work(request) as session:
         demand = demands.get(session, demand_id, authority_id=me.authority_scope)
@@ -93,27 +96,43 @@ def demand_page(request: Request, demand_id: int, me: PageReadGrant) -> HTMLResp
 
 
 def _download(request: Request, me: Principal, demand_id: int, sha256: str, via: str) -> Response:
+    """The document's bytes, audited as ``document.downloaded`` only if they are sent.
+
+    The audit event is written in the transaction that finds the document and opens its
+    bytes, and that transaction commits only once the response (status and headers) is
+    built, just before the first byte goes out. A refused or failed attempt (not yours, not
+    stored, any error before the answer) records nothing; a transfer the client abandons
+    half-way stays recorded, since the bytes had begun to leave.
+    """
     runtime = runtime_of(request)
-    with unit_of_work(request) as session:
-        document, handle = demands.open_document(
-            session,
-            runtime.store,
-            demand_id,
-            sha256,
-            actor=me.actor,
-            via=via,
-            authority_id=me.authority_scope,
-        )
-    name = document.filename.replace('"', "")
-    return StreamingResponse(
-        _chunks(handle),
-        media_type=document.media_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Content-Length": str(document.size),
-            "X-Document-SHA256": document.sha256,
-        },
-    )
+    handle: BinaryIO | None = None
+    try:
+        with unit_of_work(request) as session:
+            document, handle = demands.open_document(
+                session,
+                runtime.store,
+                demand_id,
+                sha256,
+                actor=me.actor,
+                via=via,
+                authority_id=me.authority_scope,
+            )
+            response = StreamingResponse(
+                _chunks(handle),
+                media_type=document.media_type,
+                headers={
+                    "Content-Disposition": content_disposition(
+                        document.filename, document.media_type
+                    ),
+                    "Content-Length": str(document.size),
+                    "X-Document-SHA256": document.sha256,
+                },
+            )
+    except BaseException:
+        if handle is not None:
+            handle.close()
+        raise
+    return response
 
 
 def _chunks(handle: BinaryIO) -> Iterator[bytes]:
@@ -122,15 +141,28 @@ def _chunks(handle: BinaryIO) -> Iterator[bytes]:
             yield chunk
 
 
-@api.get("/demands/{demand_id}/documents/{sha256}", summary="Download a demand's document")
-def download_document_api(request: Request, demand_id: int, sha256: str, me: ReadGrant) -> Response:
+_BYTES = {"schema": {"type": "string", "format": "binary"}}
+
+
+@api.get(
+    "/demands/{demand_id:int}/documents/{sha256}",
+    summary="Download a demand's document",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The document's bytes, of the type its content showed on upload",
+            "content": {media_type: _BYTES for media_type in sorted(ALLOWED_MEDIA_TYPES)},
+        }
+    },
+)
+def download_document_api(request: Request, demand_id: Id, sha256: str, me: ReadGrant) -> Response:
     """The document's bytes (audited). Not one of this demand's documents, or not yours: 404."""
     return _download(request, me, demand_id, sha256, "api")
 
 
-@pages.get("/demands/{demand_id}/documents/{sha256}")
+@pages.get("/demands/{demand_id:int}/documents/{sha256}")
 def download_document_page(
-    request: Request, demand_id: int, sha256: str, me: PageReadGrant
+    request: Request, demand_id: Id, sha256: str, me: PageReadGrant
 ) -> Response:
     """The document's bytes, from the demand page (audited)."""
     return _download(request, me, demand_id, sha256, "page")

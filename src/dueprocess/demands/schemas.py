@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Annotated, Any, Self
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -25,7 +24,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from dueprocess import jurisdictions
-from dueprocess.clock import as_utc
+from dueprocess.clock import Instant, as_utc
 from dueprocess.demands.models import (
     Channel,
     DataCategory,
@@ -91,7 +90,7 @@ class GagOrder(Strict):
     """A lawful order forbidding notice to the user, until ``until`` (None: no end date)."""
 
     basis: Text = Field(description="The order or law that forbids notifying the user")
-    until: AwareDatetime | None = None
+    until: Instant | None = None
 
 
 class DocumentIn(Strict):
@@ -123,12 +122,12 @@ class DemandIn(Strict):
     legal_basis: LegalBasis
     summary: LongText = ""
     data_categories: list[DataCategory] = Field(default_factory=list)
-    period_start: AwareDatetime | None = None
-    period_end: AwareDatetime | None = None
-    received_at: AwareDatetime | None = Field(
+    period_start: Instant | None = None
+    period_end: Instant | None = None
+    received_at: Instant | None = Field(
         default=None, description="When the service received it; defaults to now"
     )
-    deadline: AwareDatetime | None = None
+    deadline: Instant | None = None
     penalty: LongText | None = Field(
         default=None, description="What the law threatens for missing the deadline"
     )

@@ -1,10 +1,17 @@
-"""The PDF checks of an upload: encrypted, malformed, or built to expand beyond the limits
-(a decompression bomb, a page tree that loops or multiplies). Bounded in memory and time;
-see :class:`~dueprocess.documents.sniff.UploadLimits`.
+"""The PDF checks of an upload: encrypted, malformed, built to expand beyond the limits (a
+decompression bomb, a page tree that loops or multiplies), active (scripts, actions that
+launch, fetch or submit, embedded files), or a polyglot (also HTML, or a ZIP archive).
+Bounded in memory and time; see :class:`~dueprocess.documents.sniff.UploadLimits`.
+
+Active content is looked for in every object the cross-reference lists, those packed in
+object streams included, after pypdf has decoded them (so ``/J#53`` is read as ``/JS``).
+Objects the cross-reference does not list are not examined, beyond those pypdf's own
+recovery finds in a damaged file.
 """
 
 from __future__ import annotations
 
+import re
 import time
 import zlib
 from collections.abc import Iterable
@@ -44,6 +51,7 @@ def check_pdf(path: Path, limits: UploadLimits = DEFAULT_LIMITS) -> int:
     appears twice (a loop, or a tree built to multiply) is refused.
     """
     deadline = time.monotonic() + limits.pdf_max_seconds
+    _check_polyglot(path)
     try:
         with apply_configuration(
             zlib_maximum_output_length=limits.pdf_max_stream_bytes,
@@ -115,7 +123,7 @@ class _PdfCheck:
             self._tick()
             obj = self.reader.get_object(IndirectObject(number, generation, self.reader))
             if obj is not None:
-                self._check_depth(obj)
+                self._check_object(obj)
                 if isinstance(obj, StreamObject):
                     self._check_stream(obj)
             if container is None:
@@ -161,12 +169,21 @@ class _PdfCheck:
             )
         return [*plain, *((num, 0, container) for container, _, num in packed)]
 
-    def _check_depth(self, obj: object) -> None:
-        """Nesting of arrays and dictionaries within one object, without recursion."""
+    def _check_object(self, obj: object) -> None:
+        """Nesting of arrays and dictionaries within one object, and active content in any of
+        its dictionaries (:func:`_active_content`), without recursion."""
         stack: list[tuple[object, int]] = [(obj, 0)]
         while stack:
             item, depth = stack.pop()
             if isinstance(item, dict):
+                found = _active_content(item)
+                if found is not None:
+                    refuse(
+                        f"the PDF contains {found}, which this service does not accept in a "
+                        "document; send a copy without it (print it to a new PDF, or scan "
+                        "the paper)",
+                        code="active",
+                    )
                 children: Iterable[object] = dict.values(item)
             elif isinstance(item, list):
                 children = list.__iter__(item)
@@ -263,6 +280,104 @@ class _PdfCheck:
         refuse(
             f"the PDF has {has} pages; the limit is {limit:,}, so send it in parts",
             code="too-complex",
+        )
+
+
+# --- active content and polyglots -------------------------------------------------------------
+
+#: Keys whose presence alone makes a dictionary active, with what to call them.
+_ACTIVE_KEYS = {
+    "/JS": "JavaScript",
+    "/JavaScript": "JavaScript",
+    "/EmbeddedFiles": "embedded files",
+    "/EF": "embedded files",
+    "/XFA": "an XFA form (which can run scripts)",
+    "/RichMediaContent": "rich media (Flash or video that can run scripts)",
+}
+
+#: Actions refused wherever they are (a link, a form field, a page event): each runs code,
+#: starts a program, opens another file (a remote one leaks the reader's credentials on some
+#: systems), or sends data out.
+_ACTIVE_ACTIONS = {
+    "/JavaScript": "JavaScript",
+    "/Launch": "an action that starts a program",
+    "/GoToR": "an action that opens another file",
+    "/GoToE": "an action that opens an embedded file",
+    "/SubmitForm": "an action that sends form data out",
+    "/ImportData": "an action that imports data from a file",
+    "/Rendition": "a media action (which can run scripts)",
+    "/RichMediaExecute": "a rich media action (which can run scripts)",
+}
+
+#: The only action a PDF may run by itself (on opening, or on a page or field event): going
+#: to a place in the document. Anything else (a web address above all: it would tell the
+#: sender when a reviewer opened the file) is refused.
+_AUTOMATIC_ALLOWED = frozenset({"/GoTo"})
+
+
+def _active_content(item: dict[object, object]) -> str | None:
+    """What makes this dictionary active, in words, or ``None``."""
+    for key, what in _ACTIVE_KEYS.items():
+        if dict.__contains__(item, key):
+            return what
+    if _resolve(dict.get(item, "/Type")) == "/EmbeddedFile":
+        return "embedded files"
+    if _resolve(dict.get(item, "/Subtype")) == "/RichMedia":
+        return _ACTIVE_KEYS["/RichMediaContent"]
+    action = _resolve(dict.get(item, "/S"))
+    if isinstance(action, str) and action in _ACTIVE_ACTIONS:
+        return _ACTIVE_ACTIONS[action]
+    automatic: list[object] = []
+    if dict.__contains__(item, "/OpenAction"):
+        automatic.append(_resolve(dict.get(item, "/OpenAction")))
+    events = _resolve(dict.get(item, "/AA"))
+    if isinstance(events, dict):
+        automatic.extend(_resolve(value) for value in dict.values(events))
+    for action_dict in automatic:
+        # A destination array (go to a page) is not an action; an action dictionary is.
+        if isinstance(action_dict, dict):
+            kind = _resolve(dict.get(action_dict, "/S"))
+            if isinstance(kind, str) and kind in _ACTIVE_ACTIONS:
+                return _ACTIVE_ACTIONS[kind]
+            if kind == "/URI":
+                return "an action that visits a web address by itself when it is opened"
+            if kind not in _AUTOMATIC_ALLOWED:
+                return f"an action that runs by itself when it is opened or used ({kind})"
+    return None
+
+
+#: Tags an HTML sniffer keys on; each has a letter no PDF hex string can hold, so ``<ab 12>``
+#: is never mistaken for one.
+_HTML = re.compile(
+    rb"<\s*(?:!doctype|html|head|body|script|iframe|svg|object|embed|meta|img|style|link|title)"
+    rb"[\s>/]",
+    re.IGNORECASE,
+)
+_SNIFFED_BYTES = 1024
+_ZIP_END = b"PK\x05\x06"
+_ZIP_TAIL_BYTES = 22 + 65_535  # the end record and the longest comment a ZIP reader skips
+
+
+def _check_polyglot(path: Path) -> None:
+    """Refuse a PDF that is also another kind of file: HTML in its first kilobyte (where
+    browsers and mail filters sniff a type), or a ZIP archive's end record within the last
+    64 KiB (where ZIP readers look for one, so the file also opens as an archive)."""
+    size = path.stat().st_size
+    with path.open("rb") as stream:
+        head = stream.read(_SNIFFED_BYTES)
+        stream.seek(max(0, size - _ZIP_TAIL_BYTES))
+        tail = stream.read(_ZIP_TAIL_BYTES)
+    if _HTML.search(head):
+        refuse(
+            "the file starts as a PDF but also holds a web page (HTML), so it could be read "
+            "as either; export or scan the document again and send the PDF alone",
+            code="type",
+        )
+    if _ZIP_END in tail:
+        refuse(
+            "the file is a PDF with a ZIP archive attached to it, so it also opens as an "
+            "archive; send the PDF alone",
+            code="type",
         )
 
 

@@ -16,7 +16,7 @@ import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import BinaryIO, NoReturn
 
 PDF = "application/pdf"
 PNG = "image/png"
@@ -112,8 +112,9 @@ class DocumentRefused(ValueError):
     """An upload that is not accepted; nothing was stored.
 
     ``reason`` is one sentence for the requester, shown next to the upload field. ``code`` is
-    for programs: ``empty``, ``too-large``, ``type``, ``encrypted``, ``malformed``,
-    ``too-complex`` or ``bomb``.
+    for programs: ``empty``, ``too-large``, ``type`` (not an allowed type, or a file that is
+    two types at once), ``encrypted``, ``malformed``, ``too-complex``, ``bomb`` or ``active``
+    (a PDF with scripts, actions that act by themselves, or embedded files).
     """
 
     def __init__(self, reason: str, *, code: str) -> None:
@@ -279,7 +280,8 @@ def _looks_like_email(head: bytes) -> bool:
 
 
 def image_dimensions(head: bytes) -> tuple[int, int] | None:
-    """Width and height an image declares, if ``head`` shows them (PNG, GIF, WebP, JPEG).
+    """Width and height an image declares, if ``head`` shows them (PNG, GIF, WebP, JPEG;
+    a TIFF's are read from the whole file by :func:`tiff_dimensions`).
 
     Used to refuse decompression bombs: a small file that claims billions of pixels makes
     every viewer and thumbnailer allocate gigabytes. ``None`` means not found, not "fine".
@@ -338,6 +340,81 @@ def _jpeg_dimensions(head: bytes) -> tuple[int, int] | None:
             return None
         pos += 2 + length
     return None
+
+
+MAX_TIFF_IMAGES = 1024
+"""Most images (pages) a TIFF may hold; each one's declared size is checked."""
+
+_TIFF_WIDTH, _TIFF_LENGTH = 256, 257
+_TIFF_MAX_ENTRIES = 4096
+
+
+def tiff_dimensions(stream: BinaryIO) -> list[tuple[int, int]] | None:
+    """Width and height of every image a TIFF declares (one per IFD, in order), read by
+    seeking through ``stream``: a TIFF's directory may sit anywhere in the file, often at
+    its end, so the first bytes alone do not show it.
+
+    Classic and BigTIFF, either byte order. ``None`` when the structure cannot be read (a
+    directory out of the file, one without a width or height, a loop); at most
+    ``MAX_TIFF_IMAGES + 1`` directories are read, so the caller can refuse more.
+    """
+    stream.seek(0)
+    header = stream.read(16)
+    order = "<" if header[:2] == b"II" else ">" if header[:2] == b"MM" else None
+    if order is None or len(header) < 8:
+        return None
+    (magic,) = struct.unpack(order + "H", header[2:4])
+    if magic == 42:
+        big = False
+        (offset,) = struct.unpack(order + "I", header[4:8])
+    elif magic == 43 and len(header) == 16:
+        big = True
+        (offset,) = struct.unpack(order + "Q", header[8:16])
+    else:
+        return None
+    count_format, count_size = ("Q", 8) if big else ("H", 2)
+    entry_size = 20 if big else 12
+    found: list[tuple[int, int]] = []
+    seen: set[int] = set()
+    while offset and len(found) <= MAX_TIFF_IMAGES:
+        if offset in seen:
+            return None
+        seen.add(offset)
+        stream.seek(offset)
+        raw = stream.read(count_size)
+        if len(raw) < count_size:
+            return None
+        (entries,) = struct.unpack(order + count_format, raw)
+        if entries > _TIFF_MAX_ENTRIES:
+            return None
+        next_size = 8 if big else 4
+        table = stream.read(entries * entry_size + next_size)
+        if len(table) < entries * entry_size:
+            return None
+        size: dict[int, int] = {}
+        for index in range(entries):
+            entry = table[index * entry_size : (index + 1) * entry_size]
+            tag, kind = struct.unpack(order + "HH", entry[:4])
+            if tag not in (_TIFF_WIDTH, _TIFF_LENGTH):
+                continue
+            value = entry[12:] if big else entry[8:]
+            if kind == 3:  # SHORT
+                size[tag] = int(struct.unpack(order + "H", value[:2])[0])
+            elif kind == 4:  # LONG
+                size[tag] = int(struct.unpack(order + "I", value[:4])[0])
+            elif kind == 16 and big:  # LONG8
+                size[tag] = int(struct.unpack(order + "Q", value[:8])[0])
+        if _TIFF_WIDTH not in size or _TIFF_LENGTH not in size:
+            return None
+        found.append((size[_TIFF_WIDTH], size[_TIFF_LENGTH]))
+        after = table[entries * entry_size :]
+        # A last directory cut off before its next-offset field ends the chain.
+        offset = (
+            int.from_bytes(after, "little" if order == "<" else "big")
+            if len(after) == next_size
+            else 0
+        )
+    return found
 
 
 # --- PDF ------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Documents that come with a demand: checked by content, stored by SHA-256 outside the database.
 
-What this module promises (tests in ``tests/demands/test_documents.py`` check each):
+What this module promises (tests in ``tests/documents/test_store.py`` check each):
 
 - An upload never exhausts memory or disk. It is read in chunks, hashed while it is written to
   a temporary file inside the store, and refused as soon as it passes the byte limit, without
@@ -8,12 +8,15 @@ What this module promises (tests in ``tests/demands/test_documents.py`` check ea
 - Nothing half-written is ever visible. A file appears under its hash only after every check
   has passed (an atomic rename); on a refusal or any error the temporary file is deleted.
 - A requester's file name never becomes a path. Files are named by their hash; the name is
-  kept only as a sanitised display name, and a malformed hash never reaches the filesystem.
+  kept only as a sanitised display name whose extension matches the content
+  (:mod:`dueprocess.documents.names`), and a malformed hash never reaches the filesystem.
 - The type is judged by the bytes, never by the name. The checks themselves live in
   :mod:`dueprocess.documents.sniff`; this module re-exports the ones callers need.
 - A PDF a reviewer's viewer could not open safely (encrypted, malformed, a decompression bomb,
-  absurdly many pages or objects, nested too deeply) is refused with one sentence saying why,
-  fit to show next to the upload field.
+  absurdly many pages or objects, nested too deeply), one that would act by itself (scripts,
+  automatic actions, embedded files) and one that is also HTML or a ZIP archive is refused
+  with one sentence saying why, fit to show next to the upload field; so is an image that
+  declares more pixels than the limit (a TIFF in any of its images).
 """
 
 from __future__ import annotations
@@ -24,13 +27,13 @@ import os
 import re
 import tempfile
 import time
-import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol, cast
 
 from dueprocess.documents import sniff
+from dueprocess.documents.names import sanitise_filename
 from dueprocess.documents.pdfcheck import check_pdf
 from dueprocess.documents.sniff import (
     DEFAULT_LIMITS,
@@ -156,7 +159,6 @@ class DirectoryStore:
     def put(self, chunks: Source, filename: str, *, max_bytes: int | None = None) -> StoredDocument:
         """Receive, check and store an upload; see :class:`DocumentStore`."""
         limit = self.limits.max_bytes if max_bytes is None else max_bytes
-        display_name = sanitise_filename(filename)
         fd, tmp_name = tempfile.mkstemp(dir=self.root, prefix=_INCOMING_PREFIX, suffix=".part")
         tmp = Path(tmp_name)
         try:
@@ -169,6 +171,7 @@ class DirectoryStore:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+        display_name = sanitise_filename(filename, received.media_type)
         return StoredDocument(received.sha256, received.size, received.media_type, display_name)
 
     def open(self, sha256: str) -> BinaryIO:
@@ -343,7 +346,8 @@ def check_content(path: Path, received: Received, limits: UploadLimits = DEFAULT
     """Check a received file beyond its first bytes; raise :class:`DocumentRefused` if unfit.
 
     Text must be UTF-8 without NULs to the end; an e-mail must hold no NUL; an image must
-    not declare more than ``limits.max_image_pixels``; a PDF must pass :func:`check_pdf`.
+    not declare more than ``limits.max_image_pixels`` (a TIFF, in each of its images, and
+    its size must be readable); a PDF must pass :func:`check_pdf`.
     """
     if received.media_type == sniff.TEXT:
         problem = sniff.check_text(read_chunks(path))
@@ -352,6 +356,8 @@ def check_content(path: Path, received: Received, limits: UploadLimits = DEFAULT
     elif received.media_type == sniff.EMAIL:
         if any(b"\x00" in chunk for chunk in read_chunks(path)):
             refuse("the e-mail contains NUL bytes, which e-mail never does", code="malformed")
+    elif received.media_type == sniff.TIFF:
+        _check_tiff(path, limits)
     elif received.media_type in sniff.IMAGE_MEDIA_TYPES:
         dimensions = sniff.image_dimensions(received.head)
         if dimensions is not None:
@@ -360,32 +366,16 @@ def check_content(path: Path, received: Received, limits: UploadLimits = DEFAULT
         check_pdf(path, limits)
 
 
-# --- names --------------------------------------------------------------------------------
-
-_MAX_NAME = 255
-
-
-def sanitise_filename(name: str) -> str:
-    """A requester's file name made safe to display and to store in a 255-character column.
-
-    Keeps the last path component only (either slash), turns whitespace into single spaces,
-    drops control and format characters (including bidirectional overrides that disguise an
-    extension), trims leading and trailing dots and spaces, and shortens to 255 characters
-    keeping a short extension. Falls back to ``document``. The result is still text from a
-    requester: escape it wherever it is shown. It is never used as a path.
-    """
-    name = unicodedata.normalize("NFC", name)
-    name = re.split(r"[/\\]", name)[-1]
-    name = "".join(
-        " " if ch.isspace() else ch
-        for ch in name
-        if ch.isspace() or not unicodedata.category(ch).startswith("C")
-    )
-    name = " ".join(name.split()).strip(". ")
-    if len(name) > _MAX_NAME:
-        stem, dot, extension = name.rpartition(".")
-        if dot and stem and 0 < len(extension) <= 16:
-            name = stem[: _MAX_NAME - len(extension) - 1].rstrip(". ") + "." + extension
-        else:
-            name = name[:_MAX_NAME].rstrip(". ")
-    return name or "document"
+def _check_tiff(path: Path, limits: UploadLimits) -> None:
+    with path.open("rb") as stream:
+        images = sniff.tiff_dimensions(stream)
+    if not images:
+        refuse("the TIFF image is damaged: its size cannot be read", code="malformed")
+    if len(images) > sniff.MAX_TIFF_IMAGES:
+        refuse(
+            f"the TIFF holds more than {sniff.MAX_TIFF_IMAGES:,} images; send it in parts",
+            code="too-complex",
+        )
+    for number, (width, height) in enumerate(images, start=1):
+        what = "the image" if len(images) == 1 else f"image {number} of the TIFF"
+        check_pixels(what, width, height, limits)

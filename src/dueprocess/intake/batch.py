@@ -41,6 +41,7 @@ from dueprocess.runtime import Runtime
 from dueprocess.web.auth import BearerToken, requires
 from dueprocess.web.coalesce import intake_writer
 from dueprocess.web.deps import body_by_ref, runtime_of, unit_of_work
+from dueprocess.web.params import Id
 
 api = APIRouter(prefix="/api/v1", tags=["demands"])
 
@@ -90,7 +91,9 @@ class ItemErrors(BaseModel):
 
 class BatchRefused(BaseModel):
     """A refused batch: nothing was written. ``detail`` has every problem with its full
-    location (``["body", "demands", index, ...]``); ``items`` groups them by item."""
+    location (``["body", "demands", index, ...]``); ``items`` groups them by item. A body
+    that is not a list of 1 to 100 demands (not JSON at all, say) has its problems in
+    ``detail`` (``["body"]``, ``["body", "demands"]``) and no ``items``."""
 
     detail: list[ErrorOut]
     items: list[ItemErrors]
@@ -161,8 +164,12 @@ class _Refused(Exception):
         self.failures = failures
 
 
-def _refusal(failures: dict[int, list[FieldError]]) -> JSONResponse:
-    detail: list[dict[str, object]] = []
+def _refusal(
+    failures: dict[int, list[FieldError]], outside: list[FieldError] | None = None
+) -> JSONResponse:
+    """422 in the shape of :class:`BatchRefused`: ``outside`` are problems with the body as a
+    whole (not JSON, no ``demands``, too many), which belong to no item."""
+    detail: list[dict[str, object]] = [e.as_dict() for e in outside or []]
     items: list[dict[str, object]] = []
     for index in sorted(failures):
         errors = failures[index]
@@ -274,6 +281,8 @@ def _submit_batch(runtime: Runtime, token: BearerToken, body: bytes) -> Response
             )
     except _Refused as refused:
         return _refusal(refused.failures)
+    except InvalidInput as invalid:  # the body is not a list of 1 to 100 demands
+        return _refusal({}, invalid.errors)
     except IntegrityError as exc:
         raise Conflict(
             "another request recorded a demand with one of these idempotency keys at the same "
@@ -333,7 +342,7 @@ def upload_document(
 
 
 @api.post(
-    "/demands/{demand_id}/withdraw",
+    "/demands/{demand_id:int}/withdraw",
     response_model=DemandOut,
     summary="Withdraw a demand",
     responses={
@@ -344,7 +353,7 @@ def upload_document(
 )
 def withdraw_demand(
     request: Request,
-    demand_id: int,
+    demand_id: Id,
     me: SubmitGrant,
     body: Annotated[
         WithdrawIn,

@@ -41,6 +41,7 @@ from dueprocess.policy import service as policy
 from dueprocess.runtime import Runtime
 from dueprocess.web.auth import requires_page
 from dueprocess.web.deps import TEMPLATES, runtime_of, unit_of_work
+from dueprocess.web.params import Id
 
 pages = APIRouter(include_in_schema=False)
 
@@ -358,10 +359,10 @@ _NOTICES = {
 }
 
 
-@pages.get("/portal/demands/{demand_id}", response_class=HTMLResponse)
+@pages.get("/portal/demands/{demand_id:int}", response_class=HTMLResponse)
 def portal_demand(
     request: Request,
-    demand_id: int,
+    demand_id: Id,
     me: ReadGrant,
     submitted: bool = False,
     again: bool = False,
@@ -376,8 +377,8 @@ def portal_demand(
     return _render_demand(request, me, demand_id, notice=notice)
 
 
-@pages.post("/portal/demands/{demand_id}/withdraw", response_class=HTMLResponse)
-async def portal_withdraw(request: Request, demand_id: int, me: SubmitGrant) -> Response:
+@pages.post("/portal/demands/{demand_id:int}/withdraw", response_class=HTMLResponse)
+async def portal_withdraw(request: Request, demand_id: Id, me: SubmitGrant) -> Response:
     """Withdraw the demand with a reason (audited as ``demand.withdrawn``): 303 back to it, or
     the page again with the problem (422 no reason, 409 no longer possible)."""
     if me.authority_scope is None:

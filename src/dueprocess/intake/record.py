@@ -35,6 +35,7 @@ from dueprocess.demands.schemas import (
     DemandIn,
     DocumentIn,
 )
+from dueprocess.documents.names import sanitise_filename
 from dueprocess.documents.store import DocumentRefused, DocumentStore, StoredDocument
 from dueprocess.errors import FieldError, InvalidInput
 from dueprocess.jurisdictions import country_of
@@ -462,7 +463,9 @@ def _store_documents(
                     sha256=found.sha256,
                     size=found.size,
                     media_type=found.media_type,
-                    filename=doc.filename or found.filename,
+                    # The name cited is the requester's text, like an upload's: sanitised,
+                    # with the extension of the content it names.
+                    filename=sanitise_filename(doc.filename or found.filename, found.media_type),
                 )
             )
             continue

@@ -190,7 +190,11 @@ class _Reader:
         if parsed.tzinfo is None:
             self.add(node, loc, f"{value!r} has no timezone: add one (e.g. Z or +08:00)", rule_id)
             return None
-        return as_utc(parsed)
+        try:
+            return as_utc(parsed)
+        except ValueError as exc:  # its UTC instant is past the year 9999 (or before 1)
+            self.add(node, loc, str(exc), rule_id)
+            return None
 
     def stance(self, node: yaml.Node, loc: Loc, rule_id: str | None) -> Stance | None:
         value = self.text(node, loc, rule_id)

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from dueprocess.accounts.permissions import Permission
 from dueprocess.accounts.signin import Principal
 from dueprocess.audit import service as audit
+from dueprocess.clock import as_utc
 from dueprocess.errors import Conflict, InvalidInput, NotFound
 from dueprocess.policy import schemas, service as policy, whatif as policy_whatif
 from dueprocess.policy.fileformat import PolicyFileError, PolicyProblem
@@ -26,6 +27,7 @@ from dueprocess.policy.models import VersionStatus
 from dueprocess.policy.templates import list_templates, template_text
 from dueprocess.web.auth import requires, requires_page
 from dueprocess.web.deps import TEMPLATES, unit_of_work
+from dueprocess.web.params import Count, Id, QueryId
 
 api = APIRouter(prefix="/api/v1/policy", tags=["policy"])
 pages = APIRouter(include_in_schema=False)
@@ -102,12 +104,12 @@ def propose_version(request: Request, me: Propose, body: schemas.ProposeIn) -> A
 
 
 @api.post(
-    "/versions/{version_id}/approve",
+    "/versions/{version_id:int}/approve",
     response_model=schemas.ActivationOut,
     summary="Approve and activate a version",
     responses={409: {"description": "Not a proposed version, or you proposed it (four eyes)"}},
 )
-def approve_version(request: Request, version_id: int, me: Approve) -> schemas.ActivationOut:
+def approve_version(request: Request, version_id: Id, me: Approve) -> schemas.ActivationOut:
     """Activate a version proposed by someone else; every open demand is re-evaluated now."""
     with unit_of_work(request) as session:
         return policy.approve(session, version_id, actor=me.actor)
@@ -154,7 +156,10 @@ def _when(value: str) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise InvalidInput.one(("at",), f"{value!r} is not a date like 2020-07-06") from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    try:
+        return as_utc(parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC))
+    except ValueError as exc:
+        raise InvalidInput.one(("at",), str(exc)) from None
 
 
 @pages.get("/policy", response_class=HTMLResponse)
@@ -172,7 +177,7 @@ def index_page(request: Request, me: PageRead, all: bool = False) -> HTMLRespons
 
 @pages.get("/policy/whatif", response_class=HTMLResponse)
 def whatif_form(
-    request: Request, me: PageRead, template: str | None = None, version: int | None = None
+    request: Request, me: PageRead, template: str | None = None, version: QueryId = None
 ) -> HTMLResponse:
     """The what-if form, filled from a template or a stored version if asked."""
     text = ""
@@ -206,13 +211,13 @@ def whatif_page(request: Request, me: PageRead, text: Text, at: Short = "") -> H
     return _page(request, "whatif.html", context)
 
 
-@pages.get("/policy/versions/{version_id}", response_class=HTMLResponse)
+@pages.get("/policy/versions/{version_id:int}", response_class=HTMLResponse)
 def version_page(
     request: Request,
-    version_id: int,
+    version_id: Id,
     me: PageRead,
-    evaluated: int | None = None,
-    changed: int | None = None,
+    evaluated: Count = None,
+    changed: Count = None,
 ) -> HTMLResponse:
     """One version: its text, author, approver and audit trail; approve or reject it."""
     return _version(request, me, version_id, {"evaluated": evaluated, "changed": changed})
@@ -238,8 +243,8 @@ def _version(
     return _page(request, "version.html", context, status)
 
 
-@pages.post("/policy/versions/{version_id}/approve", response_class=HTMLResponse)
-def approve_page(request: Request, version_id: int, me: PageApprove) -> Response:
+@pages.post("/policy/versions/{version_id:int}/approve", response_class=HTMLResponse)
+def approve_page(request: Request, version_id: Id, me: PageApprove) -> Response:
     """Approve and activate; shows how many open demands were re-evaluated and changed."""
     try:
         with unit_of_work(request) as session:
@@ -250,8 +255,8 @@ def approve_page(request: Request, version_id: int, me: PageApprove) -> Response
     return RedirectResponse(f"/policy/versions/{version_id}?{query}", status_code=303)
 
 
-@pages.post("/policy/versions/{version_id}/reject", response_class=HTMLResponse)
-def reject_page(request: Request, version_id: int, me: PageApprove, reason: Short = "") -> Response:
+@pages.post("/policy/versions/{version_id:int}/reject", response_class=HTMLResponse)
+def reject_page(request: Request, version_id: Id, me: PageApprove, reason: Short = "") -> Response:
     """Reject a proposed version, with the reason."""
     try:
         with unit_of_work(request) as session:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from dueprocess.clock import Instant
 from dueprocess.jurisdictions import name_of
 from dueprocess.policy.models import PolicyVersion, VersionStatus
 from dueprocess.policy.rules import KINDS, LEGAL_PROCESSES, CompiledPolicy, DemandFacts, Rule
@@ -130,7 +131,7 @@ class WhatIfIn(BaseModel):
     """A policy to try against the open demands, as if activated at ``at`` (default: now)."""
 
     text: str = Field(max_length=MAX_POLICY_CHARS, description="The policy file (YAML).")
-    at: AwareDatetime | None = None
+    at: Instant | None = None
     limit: int = Field(
         default=200, ge=0, le=100_000, description="List at most this many demands (0: all)."
     )

@@ -23,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from dueprocess import __version__
@@ -33,6 +34,8 @@ from dueprocess.web.auth import CsrfRefused, NotAuthenticated, PermissionDenied,
 from dueprocess.web.coalesce import IntakeWriter
 from dueprocess.web.deps import TEMPLATES
 from dueprocess.web.middleware import BodySizeLimit, CloseRequestSession, SecurityHeaders
+from dueprocess.web.openapi import document_errors
+from dueprocess.web.refusals import on_http_error
 
 log = logging.getLogger("dueprocess.web")
 
@@ -43,17 +46,26 @@ field as `{"loc": [...], "msg": ..., "type": ...}`; `404` means not found *or no
 """
 
 
+def sign_audit_head(runtime: Runtime) -> None:
+    """Sign the audit chain's head if it moved (the server's periodic checkpoint).
+
+    A refusal (the log does not extend what was signed last) is logged as an error each
+    time, and nothing is signed until someone looks (docs/audit-format.md)."""
+    from dueprocess.audit import signer
+
+    try:
+        signed = signer.sign_head(runtime.sessions, runtime.settings.keys_dir)
+    except signer.SigningRefused as exc:
+        log.error("audit checkpoint: %s", exc)
+        return
+    for note in signed.notes:
+        log.warning("audit checkpoint: %s", note)
+
+
 def _checkpoints(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """While the server runs, sign the audit chain's head every
     ``DUEPROCESS_CHECKPOINT_SECONDS`` (default 300) if it moved, and once more at shutdown.
     """
-
-    def sign() -> None:
-        from dueprocess.audit import service as audit
-
-        key = audit.ensure_signing_key(runtime.settings.keys_dir)
-        with runtime.sessions() as session, session.begin():
-            audit.checkpoint(session, key)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -61,7 +73,7 @@ def _checkpoints(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextMa
             while True:
                 await asyncio.sleep(runtime.settings.checkpoint_seconds)
                 try:
-                    await run_in_threadpool(sign)
+                    await run_in_threadpool(sign_audit_head, runtime)
                 except Exception:  # keep serving; the failure is logged and retried
                     log.exception("audit checkpoint failed")
 
@@ -72,7 +84,7 @@ def _checkpoints(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextMa
             task.cancel()
             await run_in_threadpool(_app.state.intake_writer.close)
             try:
-                await run_in_threadpool(sign)
+                await run_in_threadpool(sign_audit_head, runtime)
             except Exception:
                 log.exception("audit checkpoint at shutdown failed")
 
@@ -200,6 +212,9 @@ def create_app(runtime: Runtime) -> FastAPI:
         log.info("client left during %s %s", request.method, request.url.path)
         return PlainTextResponse("client disconnected", status_code=400)
 
+    # Starlette's and FastAPI's own errors: an unreadable body is 422, 405's Allow complete.
+    app.add_exception_handler(StarletteHTTPException, on_http_error)  # type: ignore[arg-type]
+
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
@@ -211,7 +226,8 @@ def create_app(runtime: Runtime) -> FastAPI:
 
 def _publish_models(app: FastAPI, *models: type[BaseModel]) -> None:
     """Add ``models`` to the OpenAPI components, for routes that describe their body by
-    ``$ref`` in ``openapi_extra`` instead of letting FastAPI parse it."""
+    ``$ref`` in ``openapi_extra`` instead of letting FastAPI parse it, and the error answers
+    every operation can give (:func:`dueprocess.web.openapi.document_errors`)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -223,6 +239,7 @@ def _publish_models(app: FastAPI, *models: type[BaseModel]) -> None:
                 for name, definition in schema.pop("$defs", {}).items():
                     schemas.setdefault(name, definition)
                 schemas[model.__name__] = schema
+            document_errors(spec)
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]
