@@ -312,3 +312,10 @@ def test_a_repeated_row_is_refused_naming_what_it_repeats(
     assert refused[2][0][0] == "reference"
     assert refused[2][0][1].startswith(f"demand {first} (reference R-1, received ")
     assert _count(session) == 4
+
+    odd = tmp_path / "odd.csv"
+    odd.write_text(f"{_HEADER}\n{_csv_row('hkpf-nsd', 'R-9', confirmed_new='yes')}\n")
+    result = _import(str(odd), "--errors", str(errors))
+    assert result.exit_code == 2
+    ((line, fields),) = [(r["line"], [e["field"] for e in r["errors"]]) for r in _refusals(errors)]
+    assert (line, fields) == (2, ["confirmed_new"])

@@ -167,6 +167,14 @@ def test_an_officer_is_named_only_their_own_authoritys_demand(
         assert str(bka.json()["id"]) not in message.split("(")[0]
 
 
+def test_confirmed_new_is_true_or_false_nothing_else(http: httpx.Client, session: Session) -> None:
+    for value in (0, 1, "true", "yes", None):
+        answer = http.post("/api/v1/demands", json=_now_body(confirmed_new=value))
+        assert answer.status_code == 422, (value, answer.text)
+        assert [e["loc"] for e in answer.json()["detail"]] == [["body", "confirmed_new"]]
+    assert _count(session) == 0
+
+
 # --- batches ---------------------------------------------------------------------------
 
 

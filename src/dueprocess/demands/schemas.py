@@ -17,6 +17,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     field_validator,
     model_validator,
@@ -143,7 +144,7 @@ class DemandIn(Strict):
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
         | None
     ) = None
-    confirmed_new: bool = Field(
+    confirmed_new: StrictBool = Field(
         default=False,
         description="A demand that repeats an earlier one from the same authority (the same "
         "reference, or the same content within 30 days) is refused as a repeat unless this is "

@@ -262,10 +262,13 @@ def csv_row_to_json(values: Mapping[str, str]) -> dict[str, Any]:
         "channel",
         "sender",
         "idempotency_key",
-        "confirmed_new",
     ):
         if name in cell:
             out[name] = cell[name]
+    if "confirmed_new" in cell:
+        # true or false; anything else is left for the schema to refuse, naming the column.
+        flag = cell["confirmed_new"]
+        out["confirmed_new"] = {"true": True, "false": False}.get(flag.lower(), flag)
     basis = {
         key: cell[column]
         for key, column in (
