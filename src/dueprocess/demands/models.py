@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -104,6 +105,15 @@ class Demand(Base):
         UniqueConstraint("authority_id", "idempotency_key", name="uq_demand_idempotency"),
         Index("ix_demand_status_received", "status", "received_at"),
         Index("ix_demand_authority_received", "authority_id", "received_at"),
+        # What intake looks a repeated demand up by (dueprocess.intake.record.Repeats). The
+        # request hash covers the reference, so only demands without one are looked up by it.
+        Index("ix_demand_reference", "reference", "authority_id"),
+        Index(
+            "ix_demand_request_hash",
+            "request_hash",
+            postgresql_where=text("reference IS NULL"),
+            sqlite_where=text("reference IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
