@@ -13,12 +13,19 @@ through ``dueprocess.audit.chain.export_lines``, then times on one core:
 Prints events/s for each, (a) as a share of (b), and PASS/FAIL against the target of
 300,000 events/s for (a). Each timing is the best of ``--repeat`` runs (shared machines are
 noisy). Exit status 1 on FAIL.
+
+``--against OLD/verify.py`` also times another copy of the verifier (an earlier commit's)
+on the same events, alternating with this one run by run, in CPU time as well as wall time:
+on a machine other work is loading, that comparison holds where wall times do not. Both
+read the export without its checkpoint lines (a verifier of before v2 cannot read them;
+there are 100 in a million lines).
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import os
 import platform
 import resource
@@ -60,7 +67,10 @@ def events(count: int) -> Iterator[dict[str, Any]]:
 def write_export(path: Path, count: int, every: int, key: Ed25519PrivateKey) -> None:
     """Two passes over the deterministic stream: heads for the checkpoints, then the file."""
     heads = {e["seq"]: e["hash"] for e in events(count) if e["seq"] % every == 0}
-    checkpoints = [chain.sign_checkpoint(key, seq, head) for seq, head in heads.items()]
+    checkpoints, prev = [], (0, chain.GENESIS)
+    for seq, head in heads.items():  # each naming the one before, as the signer makes them
+        checkpoints.append(chain.sign_checkpoint(key, seq, head, prev=prev))
+        prev = (seq, head)
     with path.open("wb", buffering=1 << 20) as out:
         chain.write_export(
             out, events(count), checkpoints, public_keys=[chain.public_key_bytes(key)]
@@ -91,12 +101,49 @@ def best(repeat: int, run: Callable[[], object]) -> float:
     return min(times)
 
 
+def against(path: Path, old_file: Path, count: int, pub: bytes, repeat: int) -> None:
+    """Time this verifier and the one in ``old_file`` alternately on the export at ``path``
+    without its checkpoints; print each one's best rate in wall and CPU time."""
+    spec = importlib.util.spec_from_file_location("old_verify", old_file)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load {old_file}")
+    old = importlib.util.module_from_spec(spec)
+    sys.modules["old_verify"] = old  # dataclasses look their module up
+    spec.loader.exec_module(old)
+    trailer = b'"checkpoints":0,'
+
+    def lines() -> Iterator[bytes]:
+        with path.open("rb", buffering=1 << 20) as export:
+            next(export)  # the header names format /2, which an older verifier refuses
+            for line in export:
+                if line.startswith(b'{"checkpoints":'):
+                    line = trailer + line[line.index(b",") + 1 :]
+                    yield b"{" + line
+                elif b'"type":"checkpoint"' not in line:
+                    yield line
+
+    runs: dict[str, list[tuple[float, float]]] = {"this": [], "old": []}
+    for _ in range(repeat):
+        for name, verify in (("this", verify_export), ("old", old.verify_export)):
+            extra: dict[str, Any] = {"max_unsigned_age": None} if name == "this" else {}
+            wall, cpu = time.perf_counter(), time.process_time()
+            result = verify(lines(), [pub], **extra)
+            runs[name].append((time.perf_counter() - wall, time.process_time() - cpu))
+            if not result.ok:
+                raise SystemExit(f"{name}: {result.summary()}")
+    for name, timings in runs.items():
+        wall = count / min(w for w, _ in timings)
+        cpu = count / min(c for _, c in timings)
+        print(f"    {name:>4} verify_export, orjson: {wall:>10,.0f} events/s, {cpu:>10,.0f} in CPU")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--checkpoint-every", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-stdlib", action="store_true", help="skip timing (c)")
+    parser.add_argument("--against", type=Path, help="another verify.py to compare with")
     args = parser.parse_args(argv)
     count: int = args.events
 
@@ -139,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_stdlib:
             stdlib_s = best(1, lambda: run_verify(False))
             print(f"(c) verify_export, stdlib json:   {count / stdlib_s:>12,.0f} events/s")
+        if args.against:
+            print(f"(d) against {args.against}, alternating, best of {args.repeat}:")
+            against(path, args.against, count, pub, args.repeat)
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak RSS of the process: {peak_mb:.0f} MB (the export is {size / 1e6:.0f} MB)")
     passed = verify_rate >= TARGET

@@ -7,7 +7,9 @@ Each submission goes through the whole path: token check, validation, intake wit
 request hash and idempotency, requester verification (received now, so the authority's
 volume over the last day is counted, and by the end of a run it is a spike), the
 jurisdiction policy (Facebook's July 2020 template is active, so each Hong Kong demand is
-paused with a holding reply), the audit events, the commit.
+paused with a holding reply), the audit events, the commit. Every request carries new
+demands (a reference of their own, filled in by ``bench/wrk_post.lua``): the same body sent
+again would be a repeat, refused by the duplicate check, which is measured too.
 
 Run it on a durable cluster (``--durable``: ``deploy/postgresql.conf``, as in service); the
 output states the cluster's settings. Before the run it warms the new cluster up
@@ -32,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -80,8 +83,9 @@ def _wait(url: str) -> None:
 
 
 def wrk(url: str, body: Path, token: str, seconds: int, connections: int) -> tuple[float, float]:
-    """Requests/s and p99 latency (ms) from a wrk run."""
-    env = {**os.environ, "BODY_FILE": str(body), "TOKEN": token}
+    """Requests/s and p99 latency (ms) from a wrk run. ``@@UNIQUE@@`` in the body is replaced
+    by a value of its own in every request (bench/wrk_post.lua), this run's included."""
+    env = {**os.environ, "BODY_FILE": str(body), "TOKEN": token, "RUN": uuid.uuid4().hex[:12]}
     done = subprocess.run(
         [
             "wrk",
@@ -196,11 +200,12 @@ def main() -> None:
         warm_up(runtime)
     body = Path(tempfile.mkdtemp()) / "demand.json"
     if args.batch:
-        items = [_received_now(reference=f"B-{i}") for i in range(args.batch)]
+        # Each request new demands: a reference of their own (a repeat would be refused).
+        items = [_received_now(reference=f"B-@@UNIQUE@@-{i}") for i in range(args.batch)]
         body.write_text(json.dumps({"demands": items}), encoding="utf-8")
         bare_path, real_path, per_request = "/bare-batch", "/api/v1/demands/batch", args.batch
     else:
-        body.write_text(json.dumps(_received_now()), encoding="utf-8")
+        body.write_text(json.dumps(_received_now(reference="S-@@UNIQUE@@")), encoding="utf-8")
         bare_path, real_path, per_request = "/bare", "/api/v1/demands", 1
 
     # Baseline: the bare endpoint.
@@ -265,9 +270,10 @@ def main() -> None:
                 select(Demand.stance, func.count(Demand.id)).group_by(Demand.stance)
             )
         }
+        from dueprocess.audit.signer import public_key_file
         from dueprocess.audit.verify import load_public_key
 
-        key = audit.public_key_file(runtime.settings.keys_dir)  # the server signed at shutdown
+        key = public_key_file(runtime.settings.keys_dir)  # the server signed at shutdown
         chain = audit.verify_database(session, [load_public_key(str(key))])
     n = per_request
     print(

@@ -1,5 +1,8 @@
 # Shared by scripts/start and scripts/test: make .venv and install the project into it.
-# Re-installs only when pyproject.toml changed since the last install (a stamp file).
+# `source scripts/_env.sh dev` installs with the dev tools, `... run` (the default) without.
+# Re-installs only when pyproject.toml changed since the last install or the install lacks
+# what is asked for (a stamp file): a dev install satisfies run, a run install not dev, so
+# ./scripts/start after ./scripts/test reuses the dev install instead of reinstalling.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -13,14 +16,20 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 stamp=".venv/.dueprocess-installed"
-want="$(sha256sum pyproject.toml | cut -d' ' -f1)-${1:-run}"
-if [ ! -f "$stamp" ] || ! grep -qx "$want" "$stamp"; then
+mode="${1:-run}"
+case "$mode" in
+  dev|run) ;;
+  *) echo "_env.sh: unknown install mode '$mode' (dev or run)" >&2; exit 2 ;;
+esac
+sha="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+have="$(cat "$stamp" 2>/dev/null || true)"
+if [ "$have" != "$sha-dev" ] && [ "$have" != "$sha-$mode" ]; then
   echo "==> installing dueprocess and its dependencies into .venv"
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-  if [ "${1:-run}" = "dev" ]; then
+  if [ "$mode" = dev ]; then
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
   else
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
   fi
-  echo "$want" > "$stamp"
+  echo "$sha-$mode" > "$stamp"
 fi

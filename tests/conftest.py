@@ -111,14 +111,15 @@ class LiveServer:
 
     def __init__(self, runtime: Runtime) -> None:
         from dueprocess.web.app import create_app
+        from dueprocess.web.server import uvicorn_config
 
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(runtime), log_level="warning", lifespan="off")
-        self.server = uvicorn.Server(config)
+        self.app = create_app(runtime)
+        self.server = uvicorn.Server(uvicorn_config(self.app, lifespan="off"))
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
         )

@@ -28,7 +28,7 @@ def test_migrated_database_matches_models(database_url: str) -> None:
 def test_review_columns_are_backfilled_for_demands_received_before_them(
     fresh_url: str, tmp_path: Path
 ) -> None:
-    """Migration 0006 gives every stored demand its due time (the earlier of its deadline
+    """Migration 0008 gives every stored demand its due time (the earlier of its deadline
     and the service's target for its kind) and revision 0."""
     engine = make_engine(fresh_url, pool=False)
     upgrade(engine)
@@ -45,7 +45,7 @@ def test_review_columns_are_backfilled_for_demands_received_before_them(
                 for d in (with_deadline, without)
             }
             session.commit()
-        downgrade(engine, "0005")
+        downgrade(engine, "0007")
         upgrade(engine)
         with runtime.sessions() as session:
             rows = session.execute(select(Demand.id, Demand.due_at, Demand.revision)).all()
@@ -59,7 +59,7 @@ def test_review_columns_are_backfilled_for_demands_received_before_them(
 def test_queue_columns_and_search_rows_are_filled_for_demands_stored_before_them(
     fresh_url: str, tmp_path: Path
 ) -> None:
-    """Migration 0007 marks stored emergencies and writes every stored demand's search row
+    """Migration 0009 marks stored emergencies and writes every stored demand's search row
     exactly as intake writes it."""
     engine = make_engine(fresh_url, pool=False)
     upgrade(engine)
@@ -84,7 +84,7 @@ def test_queue_columns_and_search_rows_are_filled_for_demands_stored_before_them
             written = session.execute(select(DemandSearch.demand_id, DemandSearch.text,
                                              DemandSearch.terms)).all()  # fmt: skip
         assert len(written) == 2
-        downgrade(engine, "0006")
+        downgrade(engine, "0008")
         upgrade(engine)
         with runtime.sessions() as session:
             again = session.execute(

@@ -10,15 +10,35 @@ naming its field, never left to fail later as an :class:`OverflowError`.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
+_PINNED: ContextVar[datetime | None] = ContextVar("dueprocess_clock_pinned", default=None)
+
 
 def utcnow() -> datetime:
-    """The current instant in UTC, timezone-aware."""
-    return datetime.now(UTC)
+    """The current instant in UTC, timezone-aware (the pinned one inside :func:`pinned`)."""
+    return _PINNED.get() or datetime.now(UTC)
+
+
+@contextmanager
+def pinned(at: datetime) -> Iterator[None]:
+    """Inside the block, :func:`utcnow` is ``at``, in this thread (or task) only.
+
+    For recording history as of its own time through the real services: the demo loads its
+    July 2020 scenario this way, so that a demand's events, replies and rows carry the
+    scenario's time rather than the day it was loaded. Never used while serving.
+    """
+    token = _PINNED.set(as_utc(at))
+    try:
+        yield
+    finally:
+        _PINNED.reset(token)
 
 
 def as_utc(value: datetime) -> datetime:

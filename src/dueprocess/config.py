@@ -6,12 +6,29 @@ itself, so a test can run several differently configured apps in one process.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 DEFAULT_MAX_BODY_BYTES = 25 * 1024 * 1024
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(text: str, *, name: str = "DUEPROCESS_TRUSTED_PROXIES") -> tuple[IPNetwork, ...]:
+    """Addresses and networks separated by commas or spaces (``10.0.0.5, 192.168.0.0/24,
+    ::1``); :class:`ValueError` naming ``name`` and the entry that is neither."""
+    networks = []
+    for entry in text.replace(",", " ").split():
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ValueError(
+                f"{name}: {entry!r} is not an IP address or network (e.g. 10.0.0.5, 10.0.0.0/8)"
+            ) from None
+    return tuple(networks)
 
 
 @dataclass(frozen=True)
@@ -25,6 +42,8 @@ class Settings:
     secret_key: str = field(default="", repr=False)
     secure_cookies: bool = False
     checkpoint_seconds: float = 300.0
+    #: Peers whose ``X-Forwarded-For`` names the client (reverse proxies); none by default.
+    trusted_proxies: tuple[IPNetwork, ...] = ()
 
     @property
     def documents_dir(self) -> Path:
@@ -63,6 +82,7 @@ class Settings:
             secret_key=env.get("DUEPROCESS_SECRET_KEY", ""),
             secure_cookies=env.get("DUEPROCESS_SECURE_COOKIES", "") in {"1", "true", "yes"},
             checkpoint_seconds=float(env.get("DUEPROCESS_CHECKPOINT_SECONDS", "") or 300),
+            trusted_proxies=parse_networks(env.get("DUEPROCESS_TRUSTED_PROXIES", "")),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -46,6 +46,29 @@ def test_unknown_scope_is_refused(session: Session) -> None:
         )
 
 
+def test_a_scope_the_account_does_not_hold_is_refused_naming_scope_and_roles(
+    session: Session,
+) -> None:
+    import pytest
+
+    from dueprocess.errors import InvalidInput
+
+    factories.account(session, "ann@example.org", ["approver"])
+    with pytest.raises(InvalidInput) as refused:
+        signin.create_token(
+            session, "ann@example.org", "ci", ["demands:read", "demands:submit"], actor="test"
+        )
+    (error,) = refused.value.errors
+    assert error.loc == ("scopes",)
+    assert "does not hold demands:submit" in error.msg
+    assert "roles: approver" in error.msg
+    assert "demands:read" in error.msg.split("scopes it may have:")[1]
+    assert session.scalar(select(ApiToken)) is None
+    # What the account holds is accepted.
+    _row, raw = signin.create_token(session, "ann@example.org", "ci", ["demands:read"], actor="t")
+    assert raw.startswith(signin.TOKEN_PREFIX)
+
+
 def test_revoked_token_and_disabled_account_stop_working(
     live_server: LiveServer, session: Session
 ) -> None:

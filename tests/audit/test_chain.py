@@ -245,10 +245,12 @@ def test_verifier_reads_public_keys_in_every_documented_form(form: str) -> None:
 
 
 def test_checkpoint_message_is_the_documented_bytes() -> None:
-    head = "ab" * 32
-    expected = b"dueprocess-audit-checkpoint:v1:42:" + head.encode() + b":" + AT.encode()
-    assert chain.checkpoint_message(42, head, AT) == expected
-    assert verify.checkpoint_message(42, head, AT) == expected
+    head, prev = "ab" * 32, "cd" * 32
+    expected = f"dueprocess-audit-checkpoint:v2:42:{head}:{AT}:40:{prev}".encode()
+    assert chain.checkpoint_message(42, head, AT, 40, prev) == expected
+    assert verify.checkpoint_message(42, head, AT, 40, prev) == expected
+    v1 = f"dueprocess-audit-checkpoint:v1:42:{head}:{AT}".encode()  # before predecessors
+    assert chain.checkpoint_message(42, head, AT) == verify.checkpoint_message(42, head, AT) == v1
 
 
 def test_sign_checkpoint_signs_seq_head_and_time() -> None:
@@ -256,21 +258,34 @@ def test_sign_checkpoint_signs_seq_head_and_time() -> None:
     raw = chain.public_key_bytes(key)
     head = chain.make_event(**fields())["hash"]
     when = datetime(2020, 7, 6, 9, 30, tzinfo=UTC)
-    cp = chain.sign_checkpoint(key, 1, head, when)
-    assert set(cp) == {"seq", "head", "at", "key_id", "signature"}
-    assert cp["at"] == "2020-07-06T09:30:00Z"
+    cp = chain.sign_checkpoint(key, 1, head, when, prev=(0, chain.GENESIS))
+    assert set(cp) == {"seq", "head", "at", "key_id", "signature", "prev_seq", "prev_head"}
+    assert (cp["at"], cp["prev_seq"], cp["prev_head"]) == ("2020-07-06T09:30:00Z", 0, chain.GENESIS)
     assert cp["key_id"] == chain.public_key_id(raw)
     signature = base64.b64decode(cp["signature"], validate=True)
-    key.public_key().verify(signature, chain.checkpoint_message(1, head, cp["at"]))
+    message = chain.checkpoint_message(1, head, cp["at"], 0, chain.GENESIS)
+    key.public_key().verify(signature, message)
     assert chain.checkpoint_signature_valid(raw, cp)
-    for change in ({"seq": 2}, {"head": "cd" * 32}, {"at": "2020-07-06T09:31:00Z"}):
+    for change in (
+        {"seq": 2},
+        {"head": "cd" * 32},
+        {"at": "2020-07-06T09:31:00Z"},
+        {"prev_seq": 1},
+        {"prev_head": "cd" * 32},
+        {"prev_seq": None, "prev_head": None},  # passed off as v1
+    ):
         assert not chain.checkpoint_signature_valid(raw, {**cp, **change})
     other = chain.public_key_bytes(Ed25519PrivateKey.generate())
     assert not chain.checkpoint_signature_valid(other, cp)
+    v1 = chain.sign_checkpoint(key, 1, head, when, prev=None)
+    assert set(v1) == {"seq", "head", "at", "key_id", "signature"}
+    assert chain.checkpoint_signature_valid(raw, v1)
     with pytest.raises(ValueError, match="head"):
-        chain.sign_checkpoint(key, 1, "not-a-hash")
+        chain.sign_checkpoint(key, 1, "not-a-hash", prev=(0, chain.GENESIS))
     with pytest.raises(ValueError, match="seq"):
-        chain.sign_checkpoint(key, -1, head)
+        chain.sign_checkpoint(key, -1, head, prev=(0, chain.GENESIS))
+    with pytest.raises(ValueError, match="prev"):
+        chain.sign_checkpoint(key, 1, head, prev=(2, head))  # a predecessor after it
 
 
 # --- export --------------------------------------------------------------------------------
@@ -285,9 +300,10 @@ def test_export_lines_place_checkpoints_after_their_event_and_end_with_a_trailer
         events.append(event)
         prev = event["hash"]
     checkpoints = [
-        chain.sign_checkpoint(key, 0, chain.GENESIS),
-        chain.sign_checkpoint(key, 2, events[1]["hash"]),
-        chain.sign_checkpoint(key, 7, "ef" * 32),  # beyond the last event: written at the end
+        chain.sign_checkpoint(key, 0, chain.GENESIS, prev=(0, chain.GENESIS)),
+        chain.sign_checkpoint(key, 2, events[1]["hash"], prev=(0, chain.GENESIS)),
+        # beyond the last event: written at the end
+        chain.sign_checkpoint(key, 7, "ef" * 32, prev=(2, events[1]["hash"])),
     ]
     when = datetime(2020, 7, 6, tzinfo=UTC)
     lines = list(
@@ -311,7 +327,7 @@ def test_export_lines_place_checkpoints_after_their_event_and_end_with_a_trailer
     ]
     assert records[0] == {
         "type": "header",
-        "format": "dueprocess-audit/1",
+        "format": "dueprocess-audit/2",
         "exported_at": "2020-07-06T00:00:00Z",
         "public_keys": [base64.b64encode(chain.public_key_bytes(key)).decode()],
     }
@@ -330,7 +346,7 @@ def test_write_export_writes_the_lines_and_counts_bytes(tmp_path: Path) -> None:
     content = target.read_bytes()
     assert written == len(content)
     assert content.count(b"\n") == 3
-    result = verify.verify_export(content.splitlines(), public_keys=[])
+    result = verify.verify_export(content.splitlines(), public_keys=[], max_unsigned_age=None)
     assert result.ok
     assert result.events == 1
     assert result.checkpoints == 0

@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dueprocess.audit import service as audit
+from dueprocess.audit import service as audit, signer
 from dueprocess.audit.chain import public_key_bytes
 from dueprocess.audit.models import AuditEvent
 from dueprocess.db import make_engine, make_sessionmaker
@@ -51,16 +51,16 @@ def test_parallel_writers_keep_one_chain(session: Session, runtime: Runtime) -> 
     for first, second in zip(rows[::2], rows[1::2], strict=True):
         assert (first.action, second.action) == ("test.first", "test.second")
         assert first.actor == second.actor
-    key = audit.ensure_signing_key(runtime.settings.keys_dir)
-    audit.checkpoint(session, key)
-    session.commit()
+    session.rollback()
+    key = signer.ensure_signing_key(runtime.settings.keys_dir)
+    assert signer.sign_head(runtime.sessions, runtime.settings.keys_dir).checkpoint is not None
     assert audit.verify_database(session, [public_key_bytes(key)]).ok
     session.rollback()
 
 
 def _start_worker(keys_dir: str, start: object, out: object) -> None:
     start.wait()  # type: ignore[attr-defined]
-    key = audit.ensure_signing_key(Path(keys_dir))
+    key = signer.ensure_signing_key(Path(keys_dir))
     out.put(public_key_bytes(key.public_key()))  # type: ignore[attr-defined]
 
 

@@ -4,14 +4,14 @@ kind of tampering with the stored rows caught by the same verifier an outsider r
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from dueprocess.audit import service as audit
+from dueprocess.audit import service as audit, signer
 from dueprocess.audit.chain import GENESIS, event_hash, public_key_bytes
 from dueprocess.audit.models import AuditCheckpoint, AuditEvent, AuditStaging
 from dueprocess.audit.verify import verify_export
@@ -86,7 +86,7 @@ def _verify_rows(session: Session) -> int | None:
 @pytest.fixture
 def chain(session: Session, runtime: Runtime) -> tuple[Session, list[bytes], Path]:
     """Twenty events with a checkpoint at 10 and one at 20, and the trusted public key."""
-    key = audit.ensure_signing_key(runtime.settings.keys_dir)
+    key = signer.ensure_signing_key(runtime.settings.keys_dir)
     for i in range(20):
         audit.record(
             session,
@@ -96,9 +96,8 @@ def chain(session: Session, runtime: Runtime) -> tuple[Session, list[bytes], Pat
             data={"via": "api", "i": i},
         )
         if i in (9, 19):
-            session.flush()
-            audit.checkpoint(session, key)
-    session.commit()
+            session.commit()
+            signer.sign_head(runtime.sessions, runtime.settings.keys_dir)
     return session, [public_key_bytes(key)], runtime.settings.keys_dir
 
 
@@ -205,7 +204,7 @@ def test_wrong_public_key_is_refused(
     chain: tuple[Session, list[bytes], Path], tmp_path: Path
 ) -> None:
     session, _keys, _ = chain
-    other = audit.ensure_signing_key(tmp_path / "other-keys")
+    other = signer.ensure_signing_key(tmp_path / "other-keys")
     ok, _bad, summary = _verify(session, [public_key_bytes(other)])
     assert not ok
     assert "checkpoint" in summary
@@ -321,3 +320,16 @@ def test_awkward_text_is_stored_and_hashed_exactly(session: Session, count: int)
         assert row.data == expected
     assert [r.hash for r in rows] == [event_hash(audit.event_fields(r)) for r in rows]
     assert _verify_rows(session) is None
+
+
+@pytest.mark.parametrize("count", [1, audit.DIRECT_APPEND_AT], ids=["one", "copied"])
+def test_an_event_at_a_whole_second_is_found_from_that_second(session: Session, count: int) -> None:
+    # SQLite compares stored times as text: each writer must store the text the ORM binds.
+    when = datetime(2020, 7, 6, 9, 0, tzinfo=UTC)
+    for _ in range(count):
+        audit.record(session, actor="test", action="test.event", at=when)
+    session.commit()
+    assert len(audit.search(session, since=when)) == count
+    assert audit.search(session, until=when) == []
+    assert audit.count(session, since=when, until=when + timedelta(seconds=1)) == count
+    session.rollback()

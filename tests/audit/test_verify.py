@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,12 +60,25 @@ def build_events(count: int, prev: str = chain.GENESIS, start: int = 1) -> list[
     return events
 
 
+def signed(
+    keys: Ed25519PrivateKey | Callable[[int], Ed25519PrivateKey],
+    heads: list[tuple[int, str]],
+    prev: tuple[int, str] = (0, chain.GENESIS),
+) -> list[dict[str, Any]]:
+    """Checkpoints over ``heads`` (seq, hash), each naming the one before, as a signer makes
+    them; ``keys`` may pick the key by seq (a rotation)."""
+    checkpoints = []
+    for seq, head in heads:
+        key = keys(seq) if callable(keys) else keys
+        checkpoints.append(chain.sign_checkpoint(key, seq, head, prev=prev))
+        prev = (seq, head)
+    return checkpoints
+
+
 def export_of(
     events: list[dict[str, Any]], key: Ed25519PrivateKey, every: int = EVERY
 ) -> list[bytes]:
-    checkpoints = [
-        chain.sign_checkpoint(key, e["seq"], e["hash"]) for e in events if e["seq"] % every == 0
-    ]
+    checkpoints = signed(key, [(e["seq"], e["hash"]) for e in events if e["seq"] % every == 0])
     pub = chain.public_key_bytes(key)
     return list(chain.export_lines(events, checkpoints, public_keys=[pub]))
 
@@ -146,7 +159,7 @@ def test_lines_may_be_str_without_newlines_and_blank_lines_are_skipped(export: E
 
 
 def test_empty_log_with_a_genesis_checkpoint_verifies(export: Export, use_orjson: bool) -> None:
-    cp = chain.sign_checkpoint(export.key, 0, chain.GENESIS)
+    cp = chain.sign_checkpoint(export.key, 0, chain.GENESIS, prev=(0, chain.GENESIS))
     lines = list(chain.export_lines([], [cp], public_keys=[export.pub]))
     result = check(lines, export.pub, use_orjson)
     assert result.ok
@@ -306,6 +319,39 @@ def test_garbage_lines_are_named(export: Export, use_orjson: bool, line: bytes, 
     assert_tampered(result, 12, i + 1, words)
 
 
+SPELLINGS = [
+    ("event", 7, lambda line: line.replace(b'"data":', b'"data":{"n":0},"data":', 1)),
+    ("event", 7, lambda line: line.replace(b'"seq":7', b'"seq": 7')),
+    ("event", 7, lambda line: line.replace(b'"event 7"', b'"event \\u0037"')),
+    ("event", 7, lambda line: b" " + line),
+    ("event", 7, lambda line: line.replace(b"\n", b"\r\n")),
+    (
+        "checkpoint",
+        10,
+        lambda line: line.replace(b'"head":', b'"head":"' + b"0" * 64 + b'","head":'),
+    ),
+    ("trailer", None, lambda line: line.replace(b'"events":', b'"events":1,"events":')),
+    ("header", None, lambda line: line.replace(b"{", b'{"format":"x",', 1)),
+]
+
+
+@pytest.mark.parametrize(("kind", "seq", "respell"), SPELLINGS)
+def test_a_line_spelled_other_than_canonically_is_refused(
+    export: Export, use_orjson: bool, kind: str, seq: int | None, respell: Callable[[bytes], bytes]
+) -> None:
+    # Each reads as the same JSON to a lenient parser (which keeps a repeated key's last
+    # value), so two programs could read the line two ways.
+    i = 0 if kind == "header" else len(export.lines) - 1
+    if kind in ("event", "checkpoint"):
+        i = index_of(export.lines, kind, seq or 0)
+    lines = list(export.lines)
+    lines[i] = respell(lines[i])
+    assert lines[i] != export.lines[i]
+    result = check(lines, export.pub, use_orjson)
+    assert_tampered(result, seq, i + 1, "not in canonical form")
+    assert result.record == kind
+
+
 def test_event_with_an_extra_field_is_refused(export: Export) -> None:
     i = index_of(export.lines, "event", 9)
     record = orjson.loads(export.lines[i])
@@ -327,7 +373,7 @@ def test_truncated_tail_without_trailer_is_named(export: Export, use_orjson: boo
 def test_truncated_tail_with_a_later_checkpoint_is_named(export: Export, use_orjson: bool) -> None:
     # What a database whose last events were deleted exports: checkpoint 60 outlives them.
     events = build_events(N_EVENTS)
-    checkpoints = [chain.sign_checkpoint(export.key, 60, events[-1]["hash"])]
+    checkpoints = signed(export.key, [(60, events[-1]["hash"])])
     lines = list(chain.export_lines(events[:50], checkpoints, public_keys=[export.pub]))
     result = check(lines, export.pub, use_orjson)
     assert_tampered(result, 51, len(lines) - 1, "covers event 60", "51..60")
@@ -357,16 +403,17 @@ def test_content_after_the_trailer_is_refused(export: Export) -> None:
 def test_truncation_with_rewritten_trailer_needs_the_auditors_checkpoint(
     export: Export, use_orjson: bool
 ) -> None:
-    # The limit of an export alone: cut at 45, drop checkpoints 50 and 60, rewrite the trailer.
+    # The limit of an export alone: cut at 40, drop checkpoints 50 and 60, rewrite the trailer.
+    # (Cut anywhere else, its last events would be unsigned and older than the interval.)
     events = build_events(N_EVENTS)
-    kept = [chain.sign_checkpoint(export.key, s, events[s - 1]["hash"]) for s in (10, 20, 30, 40)]
-    lines = list(chain.export_lines(events[:45], kept, public_keys=[export.pub]))
+    kept = signed(export.key, [(s, events[s - 1]["hash"]) for s in (10, 20, 30, 40)])
+    lines = list(chain.export_lines(events[:40], kept, public_keys=[export.pub]))
     assert check(lines, export.pub, use_orjson).ok
     # An auditor who kept checkpoint 60 from an earlier export (or knows there were 60 events):
     held = orjson.loads(export.lines[index_of(export.lines, "checkpoint", 60)])
     result = check(lines, export.pub, use_orjson, expected_checkpoints=[held])
-    assert_tampered(result, 46, None, "you hold a checkpoint for event 60", "tail truncated")
-    assert_tampered(check(lines, export.pub, use_orjson, min_events=60), 46, None, "at least 60")
+    assert_tampered(result, 41, None, "you hold a checkpoint for event 60", "tail truncated")
+    assert_tampered(check(lines, export.pub, use_orjson, min_events=60), 41, None, "at least 60")
     # ... and an intact export agrees with what they hold.
     assert check(export.lines, export.pub, use_orjson, expected_checkpoints=[held]).ok
 
@@ -416,7 +463,7 @@ def test_checkpoint_moved_to_another_head_does_not_verify(export: Export) -> Non
 def test_checkpoint_signed_by_another_key_under_our_key_id_is_refused(export: Export) -> None:
     i = index_of(export.lines, "checkpoint", 20)
     record = orjson.loads(export.lines[i])
-    forged = chain.sign_checkpoint(Ed25519PrivateKey.generate(), 20, record["head"])
+    forged = signed(Ed25519PrivateKey.generate(), [(20, record["head"])], (10, "ab" * 32))[0]
     forged["key_id"] = record["key_id"]
     lines = [*export.lines[:i], dump({**forged, "type": "checkpoint"}), *export.lines[i + 1 :]]
     assert_tampered(verify_export(lines, [export.pub]), 20, i + 1, "signature does not verify")
@@ -429,12 +476,72 @@ def test_wrong_public_key_is_named(export: Export, use_orjson: bool) -> None:
     assert_tampered(result, 10, i + 1, "unknown key", chain.public_key_id(export.pub))
 
 
-def test_removed_checkpoint_is_caught_by_the_trailer(export: Export, use_orjson: bool) -> None:
+def test_removed_checkpoint_is_named_by_the_next(export: Export, use_orjson: bool) -> None:
     i = index_of(export.lines, "checkpoint", 40)
+    lines = export.lines[:i] + export.lines[i + 1 :]
+    result = check(lines, export.pub, use_orjson)
+    cp50 = index_of(lines, "checkpoint", 50)
+    assert_tampered(result, 50, cp50 + 1, "names the checkpoint for event 40 as its predecessor")
+    assert result.problem is not None
+    assert result.problem.endswith("the one before it is for event 30: the checkpoint for "
+                                   "event 40 was deleted")  # fmt: skip
+    assert result.record == "checkpoint"
+
+
+def test_removed_last_checkpoint_is_caught_by_the_trailer(export: Export, use_orjson: bool) -> None:
+    i = index_of(export.lines, "checkpoint", 60)
     lines = export.lines[:i] + export.lines[i + 1 :]
     result = check(lines, export.pub, use_orjson)
     assert_tampered(result, None, len(lines), "counts 6 checkpoints", "holds 5")
     assert result.record == "trailer"
+
+
+def test_removed_checkpoint_is_named_by_the_heads_held(export: Export, use_orjson: bool) -> None:
+    # What the auditor keeps of the published heads: the export must still hold each one.
+    held = [orjson.loads(line) for line in export.lines if b'"checkpoint"' in line]
+    i = index_of(export.lines, "checkpoint", 60)
+    lines = [*export.lines[:i], dump({**orjson.loads(export.lines[-1]), "checkpoints": 5})]
+    assert check(lines, export.pub, use_orjson, max_unsigned_age=None).ok
+    result = check(lines, export.pub, use_orjson, expected_checkpoints=held)
+    assert_tampered(result, 60, None, "you hold the checkpoint for event 60", "deleted")
+
+
+def test_held_checkpoints_that_disagree_are_a_fork(export: Export, use_orjson: bool) -> None:
+    held = orjson.loads(export.lines[index_of(export.lines, "checkpoint", 30)])
+    other = {**held, "head": "ab" * 32}
+    result = check(export.lines, export.pub, use_orjson, expected_checkpoints=[held, other])
+    assert_tampered(result, 30, None, "two different heads for event 30", "fork")
+
+
+def test_checkpoint_naming_a_wrong_predecessor_is_refused(export: Export) -> None:
+    # Genuinely signed (a signer that lost its state, say), but not after checkpoint 20.
+    i = index_of(export.lines, "checkpoint", 30)
+    head30 = orjson.loads(export.lines[i])["head"]
+    j = index_of(export.lines, "event", 10)
+    head10 = orjson.loads(export.lines[j])["hash"]
+    for prev, why in (((10, head10), "inserted"), ((20, "ab" * 32), "fork")):
+        forked = signed(export.key, [(30, head30)], prev)[0]
+        lines = [*export.lines[:i], dump({**forked, "type": "checkpoint"}), *export.lines[i + 1 :]]
+        assert_tampered(verify_export(lines, [export.pub]), 30, i + 1, "predecessor", why)
+
+
+def test_legacy_v1_checkpoints_verify_before_v2_ones_only(export: Export) -> None:
+    events = build_events(N_EVENTS)
+    v1 = [chain.sign_checkpoint(export.key, s, events[s - 1]["hash"], prev=None) for s in (10, 20)]
+    v2 = signed(
+        export.key, [(s, events[s - 1]["hash"]) for s in (30, 40)], (20, events[19]["hash"])
+    )
+    lines = list(chain.export_lines(events[:40], v1 + v2, public_keys=[export.pub]))
+    assert verify_export(lines, [export.pub]).summary() == "OK: 40 events, 4 checkpoints verified"
+    # A v1 checkpoint (naming nothing) after a v2 one is refused: the signer no longer makes them.
+    late = chain.sign_checkpoint(export.key, 40, events[39]["hash"], prev=None)
+    lines = list(chain.export_lines(events[:40], [*v1, v2[0], late], public_keys=[export.pub]))
+    i = index_of(lines, "checkpoint", 40)
+    assert_tampered(verify_export(lines, [export.pub]), 40, i + 1, "v1 checkpoint", "after a v2")
+    # Deleting the last v1 checkpoint shows: the first v2 one names it.
+    lines = list(chain.export_lines(events[:40], [v1[0], *v2], public_keys=[export.pub]))
+    i = index_of(lines, "checkpoint", 30)
+    assert_tampered(verify_export(lines, [export.pub]), 30, i + 1, "event 20 was deleted")
 
 
 def test_checkpoint_out_of_place_is_refused(export: Export) -> None:
@@ -447,10 +554,10 @@ def test_checkpoint_out_of_place_is_refused(export: Export) -> None:
 def test_a_second_key_after_rotation_verifies(export: Export, tmp_path: Path) -> None:
     second = chain.generate_signing_key(tmp_path / "second.key")
     events = build_events(N_EVENTS)
-    checkpoints = [
-        chain.sign_checkpoint(export.key if s <= 30 else second, s, events[s - 1]["hash"])
-        for s in range(10, 61, 10)
-    ]
+    checkpoints = signed(
+        lambda s: export.key if s <= 30 else second,
+        [(s, events[s - 1]["hash"]) for s in range(10, 61, 10)],
+    )
     keys = [export.pub, chain.public_key_bytes(second)]
     lines = list(chain.export_lines(events, checkpoints, public_keys=keys))
     assert verify_export(lines, keys).checkpoints == 6
@@ -474,7 +581,7 @@ def test_memory_stays_constant_over_a_long_stream(export: Export) -> None:
     gc.collect()
     tracemalloc.start()
     try:
-        result = verify_export(stream(), [export.pub])
+        result = verify_export(stream(), [export.pub], max_unsigned_age=None)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -541,9 +648,20 @@ def test_cli_expectations_and_warnings(export: Export, tmp_path: Path) -> None:
     assert result.returncode == 1, result
     assert result.stdout.startswith("TAMPERED: event 55: you hold a checkpoint for event 60")
     trusting = run("-m", "dueprocess.audit.verify", path, "--trust-export-keys")
-    assert trusting.returncode == 0
-    assert "keys listed in the export itself" in trusting.stderr
-    assert "events 1..54 come after the last checkpoint" in trusting.stderr
+    assert trusting.returncode == 1  # the events are from 2020 and nothing signed them
+    assert "events 1..54 are covered by no checkpoint" in trusting.stdout
+    allowing = run(
+        "-m", "dueprocess.audit.verify", path, "--trust-export-keys", "--allow-unsigned-tail"
+    )
+    assert allowing.returncode == 0
+    assert allowing.stdout.startswith("OK: 54 events, 0 checkpoints verified, BUT EVENTS 1..54")
+    assert "keys listed in the export itself" in allowing.stderr
+    assert "WARNING: UNSIGNED: events 1..54 are covered by no checkpoint" in allowing.stderr
+    old_enough = run(
+        "-m", "dueprocess.audit.verify", path, "--trust-export-keys", "--max-unsigned-age", "1e10"
+    )
+    assert old_enough.returncode == 0
+    assert "WARNING: events 1..54 come after the last checkpoint" in old_enough.stderr
 
 
 def test_copied_file_runs_alone_without_dueprocess_or_orjson(

@@ -371,7 +371,9 @@ def test_volume_spike_counts_the_authoritys_recent_demands(
             session, runtime, factories.body(received_at=None, deadline=None, reference=f"R{n}")
         )
     old = (utcnow() - timedelta(days=30)).isoformat()
-    factories.submit(session, runtime, factories.body(received_at=old, deadline=None))
+    factories.submit(
+        session, runtime, factories.body(received_at=old, deadline=None, reference="R-old")
+    )
     session.commit()
     now = utcnow()
     assert authorities.received_volume(

@@ -36,9 +36,17 @@ def test_submit_show_round_trip_and_list(cli_env: dict[str, str], tmp_path: Path
     without_key = json.loads(shown.stdout)
     without_key["idempotency_key"] = None
     (tmp_path / "copy.json").write_text(json.dumps(without_key), encoding="utf-8")
-    copy = json.loads(
-        runner.invoke(app, ["demand", "submit", str(tmp_path / "copy.json"), "--json"]).stdout
+    repeat = runner.invoke(app, ["demand", "submit", str(tmp_path / "copy.json"), "--json"])
+    assert repeat.exit_code == 2, repeat.output
+    named = f"demand {first['id']} (reference NSD/202007/0001, received 2020-07-07T01:30:00Z)"
+    assert f"reference: {named} already has this reference" in repeat.stderr
+    assert "the same demand as" not in repeat.stderr  # one earlier demand is named once
+    assert "--new" in repeat.stderr
+    confirmed = runner.invoke(
+        app, ["demand", "submit", str(tmp_path / "copy.json"), "--json", "--new"]
     )
+    assert confirmed.exit_code == 0, confirmed.output
+    copy = json.loads(confirmed.stdout)
     assert copy["id"] != first["id"]
     assert {k: v for k, v in copy.items() if k not in {"id", "created_at", "idempotency_key"}} == {
         k: v for k, v in first.items() if k not in {"id", "created_at", "idempotency_key"}
@@ -107,3 +115,50 @@ def test_real_subprocess_init_is_idempotent(cli_env: dict[str, str]) -> None:
         )
         assert done.returncode == 0, done.stderr
         assert "database ready" in done.stdout
+
+
+def test_the_same_file_submitted_twice_is_refused_the_second_time(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import func, select
+
+    from dueprocess.audit import service as audit
+    from dueprocess.config import Settings
+    from dueprocess.demands.models import Demand
+    from dueprocess.runtime import Runtime
+
+    assert runner.invoke(app, ["demo", "--no-serve"]).exit_code == 0
+    file = tmp_path / "d.json"
+    deadline = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    body = factories.body(received_at=None, deadline=deadline, reference="NSD/202612/0001")
+    file.write_text(json.dumps(body), encoding="utf-8")
+
+    first = runner.invoke(app, ["demand", "submit", str(file), "--json"])
+    assert first.exit_code == 0, first.output
+    stored = json.loads(first.stdout)
+    second = runner.invoke(app, ["demand", "submit", str(file)])
+    assert second.exit_code == 2, second.output
+    received = stored["received_at"].replace("+00:00", "Z")
+    named = f"demand {stored['id']} (reference NSD/202612/0001, received {received})"
+    assert f"reference: {named} already has this reference" in second.stderr
+    assert "nothing was written" in second.stderr
+
+    runtime = Runtime(Settings.from_env())
+    with runtime.sessions() as session:
+        count = select(func.count(Demand.id)).where(Demand.reference == "NSD/202612/0001")
+        assert session.scalar(count) == 1
+    third = runner.invoke(app, ["demand", "submit", str(file), "--new", "--json"])
+    assert third.exit_code == 0, third.output
+    again = json.loads(third.stdout)
+    with runtime.sessions() as session:
+        assert session.scalar(count) == 2
+        (submitted,) = [
+            e
+            for e in audit.for_subject(session, f"demand:{again['id']}")
+            if e.action == "demand.submitted"
+        ]
+        assert submitted.data["confirmed_new"] is True
+        assert submitted.data["repeats"] == [stored["id"]]
+    runtime.close()

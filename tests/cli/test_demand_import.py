@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner, Result
 
-from dueprocess.audit import service as audit
+from dueprocess.audit import service as audit, signer
 from dueprocess.audit.chain import public_key_bytes
 from dueprocess.audit.models import AuditEvent
 from dueprocess.cli.main import app
@@ -80,7 +80,7 @@ def test_import_reports_refused_rows_and_keeps_the_rest(
     refused = {r["line"]: [(e["field"], e["msg"]) for e in r["errors"]] for r in _refusals(errors)}
     assert set(refused) == {2, 3, 4, 5}
     assert refused[3] == [("deadline", "must be after received_at")]
-    assert refused[4] == [("authority", "unknown authority 'nobody'")]
+    assert refused[4] == [("authority", "no authority 'nobody' in the registry")]
     assert refused[5][0][0] == "channel"
     assert refused[2][0][0] == ""
 
@@ -237,7 +237,85 @@ def test_a_batch_the_database_refuses_is_redone_row_by_row_with_the_chain_intact
     references = session.scalars(select(Demand.reference).order_by(Demand.id)).all()
     session.rollback()
     assert list(references) == ["before", "after"]
-    key = audit.ensure_signing_key(runtime.settings.keys_dir)
+    key = signer.ensure_signing_key(runtime.settings.keys_dir)
     verdict = audit.verify_database(session, [public_key_bytes(key)])
     session.rollback()
     assert verdict.ok, verdict.summary()
+
+
+_HEADER = (
+    "authority,jurisdiction,reference,kind,legal_process,legal_basis_instrument,"
+    "legal_basis_article,received_at,targets,confirmed_new"
+)
+
+
+def _csv_row(authority: str, reference: str, confirmed_new: str = "") -> str:
+    return (
+        f"{authority},HK,{reference},removal,administrative-order,Rules,Schedule 4,"
+        f"2020-07-07T09:30:00+08:00,@hk_student_union,{confirmed_new}"
+    )
+
+
+def test_an_unknown_authority_is_named_on_its_line(
+    cli_env: Settings, session: Session, tmp_path: Path
+) -> None:
+    file = tmp_path / "export.csv"
+    rows = [_HEADER, _csv_row("hkpf-nsd", "R-1"), _csv_row("hkpf-xyz", "R-2")]
+    file.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    errors = tmp_path / "refused.jsonl"
+    result = _import(str(file), "--errors", str(errors))
+    assert result.exit_code == 2, result.output
+    refused = {r["line"]: [(e["field"], e["msg"]) for e in r["errors"]] for r in _refusals(errors)}
+    assert refused == {3: [("authority", "no authority 'hkpf-xyz' in the registry")]}
+    (shown,) = [line for line in result.stdout.splitlines() if "hkpf-xyz" in line]
+    cells = [cell.strip() for cell in shown.split("│")[1:4]]
+    assert cells == ["3", "authority", "no authority 'hkpf-xyz' in the registry"]
+    assert _count(session) == 1
+
+
+def test_a_repeated_row_is_refused_naming_what_it_repeats(
+    cli_env: Settings, session: Session, tmp_path: Path
+) -> None:
+    file = tmp_path / "export.csv"
+    rows = [
+        _HEADER,
+        _csv_row("hkpf-nsd", "R-1"),
+        _csv_row("hkpf-nsd", "R-1"),  # the same row twice in one file
+        _csv_row("hkpf-nsd", "R-2"),
+        _csv_row("hkpf-nsd", "R-2", confirmed_new="true"),  # said to be new
+    ]
+    file.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    errors = tmp_path / "refused.jsonl"
+    result = _import(str(file), "--errors", str(errors))
+    assert result.exit_code == 2, result.output
+    refused = {r["line"]: [(e["field"], e["msg"]) for e in r["errors"]] for r in _refusals(errors)}
+    assert refused == {
+        3: [
+            (
+                "reference",
+                "line 2 (reference R-1, received 2020-07-07T01:30:00Z) already has this "
+                "reference; if it is a new demand, send it again with confirmed_new: true",
+            )
+        ]
+    }
+    assert _count(session) == 3
+    first = session.scalar(select(Demand.id).where(Demand.reference == "R-1"))
+    session.rollback()
+
+    # Importing the file again (its rows have no idempotency_key) enters nothing twice: each
+    # row is refused naming the demand it entered the first time, except the one said to be
+    # new, which is new again.
+    again = _import(str(file), "--errors", str(errors))
+    assert again.exit_code == 2, again.output
+    refused = {r["line"]: [(e["field"], e["msg"]) for e in r["errors"]] for r in _refusals(errors)}
+    assert set(refused) == {2, 3, 4}
+    assert refused[2][0][0] == "reference"
+    assert refused[2][0][1].startswith(f"demand {first} (reference R-1, received ")
+    assert _count(session) == 4
+
+    odd = tmp_path / "odd.csv"
+    odd.write_text(f"{_HEADER}\n{_csv_row('hkpf-nsd', 'R-9', confirmed_new='yes')}\n")
+    result = _import(str(odd), "--errors", str(errors))
+    assert result.exit_code == 2
+    ((line, fields),) = [(r["line"], [e["field"] for e in r["errors"]]) for r in _refusals(errors)]
+    assert (line, fields) == (2, ["confirmed_new"])

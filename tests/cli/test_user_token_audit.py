@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from dueprocess.cli.main import app
 from dueprocess.config import Settings
+from tests.conftest import LiveServer
 
 runner = CliRunner()
 
@@ -115,11 +116,79 @@ def test_token_create_and_revoke(cli_env: dict[str, str]) -> None:
     assert bad.exit_code == 2
 
 
+def test_token_create_refuses_a_scope_the_account_does_not_hold(cli_env: dict[str, str]) -> None:
+    runner.invoke(
+        app, ["user", "add", "--email", "ann@example.org", "--name", "Ann", "--role", "approver"]
+    )
+    refused = runner.invoke(
+        app,
+        [
+            "token",
+            "create",
+            "--email",
+            "ann@example.org",
+            "--name",
+            "ci",
+            "--scope",
+            "demands:submit",
+        ],
+    )
+    assert refused.exit_code == 2
+    assert "scopes: ann@example.org does not hold demands:submit (roles: approver)" in (
+        " ".join(refused.stderr.split())
+    )
+    assert "nothing was written" in refused.stderr
+
+
+def _readme_commands(prefix: str) -> list[list[str]]:
+    """The README's example lines starting ``dueprocess <prefix>``, as argument lists."""
+    import shlex
+
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    found = []
+    for line in readme.read_text().splitlines():
+        if line.startswith(f".venv/bin/dueprocess {prefix} "):
+            found.append(shlex.split(line.split("  #")[0], comments=True)[1:])
+    assert found, f"no `dueprocess {prefix}` example in the README"
+    return found
+
+
+def test_the_readme_user_and_token_examples_work_as_written(
+    cli_env: dict[str, str], live_server: LiveServer
+) -> None:
+    import httpx
+
+    from dueprocess.web.app import route_table
+    from dueprocess.web.auth import declared_permission
+
+    (add,) = _readme_commands("user add")
+    (create,) = _readme_commands("token create")
+    assert runner.invoke(app, add).exit_code == 0
+    created = runner.invoke(app, create)
+    assert created.exit_code == 0, created.output
+    raw = created.stdout.strip().splitlines()[-1]
+    # Every API read its scopes name lets the token through (it used to be 403 on all).
+    scopes = {create[i + 1] for i, arg in enumerate(create) if arg == "--scope"}
+    reads = [
+        r.path
+        for r in route_table(live_server.app)
+        if r.path.startswith("/api/")
+        and "GET" in (r.methods or ())
+        and "{" not in r.path
+        and str(declared_permission(r)) in scopes
+    ]
+    assert reads, scopes
+    with httpx.Client(base_url=live_server.url, headers={"Authorization": f"Bearer {raw}"}) as h:
+        for path in reads:
+            assert h.get(path).status_code not in (401, 403), path
+
+
 def test_audit_export_and_verify_detect_tampering(cli_env: dict[str, str], tmp_path: Path) -> None:
     assert runner.invoke(app, ["demo", "--no-serve"]).exit_code == 0
     intact = runner.invoke(app, ["audit", "verify"])
     assert intact.exit_code == 0, intact.output
     assert intact.stdout.startswith("OK: ")
+    assert intact.stderr == ""  # the demo's log comes signed: no unsigned events to warn of
     export = tmp_path / "audit.jsonl"
     assert runner.invoke(app, ["audit", "export", str(export)]).exit_code == 0
     assert runner.invoke(app, ["audit", "verify", "--export", str(export)]).exit_code == 0

@@ -109,3 +109,67 @@ def test_the_demo_shows_every_risk_flag_with_its_evidence(
     assert shown.flags == []
     assert shown.computed_at is not None
     assert not everyday.human_rights_required
+
+
+def test_the_demo_is_recorded_on_the_scenarios_clock(session: Session, runtime: Runtime) -> None:
+    from datetime import datetime
+
+    from sqlalchemy import select
+
+    from dueprocess.accounts.models import Account
+    from dueprocess.audit.models import AuditEvent
+    from dueprocess.authorities.models import Authority
+    from dueprocess.demands.models import Demand, Reply
+    from dueprocess.policy.models import PolicyVersion
+
+    loader.load(runtime, session)
+    session.commit()
+    scenario_end = datetime(2021, 1, 1, tzinfo=loader.PAUSE_FROM.tzinfo)
+
+    # Every audit event is dated in the scenario, and time never goes back along the chain.
+    events = list(session.execute(select(AuditEvent.seq, AuditEvent.at).order_by(AuditEvent.seq)))
+    assert events
+    times = [at for _, at in events]
+    assert all(loader.SET_UP_AT <= at < scenario_end for at in times), (min(times), max(times))
+    assert times == sorted(times)
+
+    # What was set up, on the day the installation was set up.
+    assert {a.created_at for a in session.scalars(select(Account))} == {loader.SET_UP_AT}
+    assert {a.verified_at for a in session.scalars(select(Account)) if a.authority_id} == {
+        loader.SET_UP_AT
+    }
+    assert {a.created_at for a in session.scalars(select(Authority))} == {loader.SET_UP_AT}
+    (version,) = session.scalars(select(PolicyVersion))
+    assert (version.created_at, version.decided_at) == (loader.PAUSE_FROM, loader.PAUSE_FROM)
+
+    # Each demand, its events and its replies at its time of receipt (or, for a reply the
+    # policy's activation queued, on the day of the activation).
+    for demand in session.scalars(select(Demand)):
+        assert demand.created_at == demand.received_at
+        own = [
+            e.at
+            for e in session.scalars(
+                select(AuditEvent).where(AuditEvent.subject == f"demand:{demand.id}")
+            )
+        ]
+        assert own
+        assert min(own) == demand.received_at
+        assert all(at in {demand.received_at, loader.PAUSE_FROM, loader.REVIEWED_AT} for at in own)
+        for reply in session.scalars(select(Reply).where(Reply.demand_id == demand.id)):
+            assert reply.created_at == max(demand.received_at, loader.PAUSE_FROM)
+    session.rollback()
+
+
+def test_dueprocess_demo_signs_the_loaded_log(cli_env: dict[str, str], session: Session) -> None:
+    from sqlalchemy import func, select
+    from typer.testing import CliRunner
+
+    from dueprocess.audit.models import AuditCheckpoint, AuditEvent
+    from dueprocess.cli.main import app
+
+    assert CliRunner().invoke(app, ["demo", "--no-serve"]).exit_code == 0
+    last = session.scalar(select(func.max(AuditEvent.seq)))
+    signed = session.scalar(select(func.max(AuditCheckpoint.seq)))
+    session.rollback()
+    assert last is not None
+    assert signed == last

@@ -61,7 +61,7 @@ def entry_fields(**changes: Any) -> dict[str, Any]:
 def test_entry_records_channel_sender_and_the_original(
     staff: httpx.Client, session: Session
 ) -> None:
-    form = staff.get("/demands/new")
+    form = staff.get("/demands/new", follow_redirects=True)
     assert form.status_code == 200
     assert '<option value="de-bka">' in form.text  # the registry is offered
     original = pdf_bytes()
@@ -118,7 +118,7 @@ def test_entry_errors_are_named_next_to_their_fields(staff: httpx.Client, sessio
     assert errors["document"] == "required: choose the signed document"
 
     unknown = post_form(staff, "/demands/new", entry_fields(authority="nobody"), pdf_bytes())
-    assert field_errors(unknown.text)["authority"] == "unknown authority 'nobody'"
+    assert field_errors(unknown.text)["authority"] == "no authority 'nobody' in the registry"
     late = post_form(staff, "/demands/new", entry_fields(received_at="2020-07-09T00:00"), b"x")
     assert field_errors(late.text)["deadline"] == "must be after the time it was received"
     future = entry_fields(received_at="2999-01-01T00:00", deadline="2999-02-01T00:00")
@@ -128,6 +128,42 @@ def test_entry_errors_are_named_next_to_their_fields(staff: httpx.Client, sessio
     assert errors["received_at"] == "must not be in the future"
     assert count(session, Demand.id) == 0
     assert count(session, Upload.id) == 0
+
+
+def test_entry_keys_its_form_and_refuses_a_repeat_until_confirmed(
+    staff: httpx.Client, session: Session
+) -> None:
+    opened = staff.get("/demands/new")
+    assert opened.status_code == 303
+    address = opened.headers["location"]
+    assert address.startswith("/demands/new?form_key=entry-")
+    page = staff.get(address).text
+    key = hidden(page, "form_key")
+    assert address.endswith(key)
+    portal_key = staff.get("/demands/new", params={"form_key": "portal-" + key[6:]})
+    assert portal_key.status_code == 303, "a portal form's key is not taken"
+
+    fields = entry_fields(
+        reference="", received_at="", deadline="2099-07-08T09:30", gag_order_until=""
+    )
+    first = post_form(staff, "/demands/new", fields, pdf_bytes())
+    assert first.status_code == 303, field_errors(first.text)
+    demand_id = int(first.headers["location"].rsplit("/", 1)[1])
+    # Typed in again by someone else from another form (no reference, the same content).
+    again = post_form(staff, "/demands/new", fields, pdf_bytes())
+    assert again.status_code == 422
+    errors = field_errors(again.text)
+    assert (
+        errors["confirmed_new"]
+        == "if it is a new demand all the same, tick this box and send the form again"
+    )
+    summary = again.text.split('class="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert f"the same demand as demand {demand_id} (received " in summary
+    assert "the same authority asked for the same within 30 days" in summary
+    assert count(session, Demand.id) == 1
+    confirmed = post_form(staff, "/demands/new", {**fields, "confirmed_new": "yes"}, pdf_bytes())
+    assert confirmed.status_code == 303, field_errors(confirmed.text)
+    assert count(session, Demand.id) == 2
 
 
 def test_officers_are_sent_to_the_portal(live_server: LiveServer, session: Session) -> None:

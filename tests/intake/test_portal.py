@@ -149,7 +149,7 @@ def post_form(
     filename: str = "order.pdf",
 ) -> httpx.Response:
     """GET the form (for its CSRF token and form key), then POST ``fields`` and the file."""
-    page = client.get(path)
+    page = client.get(path, follow_redirects=True)
     assert page.status_code == 200, page.text
     data = {"csrf_token": hidden(page.text, "csrf_token")}
     data["form_key"] = hidden(page.text, "form_key")
@@ -203,7 +203,7 @@ def submit_good(portal: httpx.Client, **changes: Any) -> int:
 def test_officer_submits_a_demand_with_its_signed_pdf(
     portal: httpx.Client, session: Session, officer: Person
 ) -> None:
-    form = portal.get("/portal/demands/new")
+    form = portal.get("/portal/demands/new", follow_redirects=True)
     assert 'value="HK"' in form.text  # jurisdiction prefilled with the authority's
     assert "Hong Kong Police Force, National Security Department (hkpf-nsd)" in form.text
     pdf = pdf_bytes()
@@ -246,14 +246,17 @@ def test_officer_submits_a_demand_with_its_signed_pdf(
 
 
 def test_a_form_posted_twice_records_one_demand(portal: httpx.Client, session: Session) -> None:
-    page = portal.get("/portal/demands/new").text
+    page = portal.get("/portal/demands/new", follow_redirects=True).text
     data = {"csrf_token": hidden(page, "csrf_token"), "form_key": hidden(page, "form_key")}
     data.update(good_fields())
     files = {"document": ("order.pdf", pdf_bytes(), "application/pdf")}
     first = portal.post("/portal/demands/new", data=data, files=files)
     second = portal.post("/portal/demands/new", data=data, files=files)
     assert first.status_code == second.status_code == 303
-    assert first.headers["location"] == second.headers["location"]
+    assert first.headers["location"].endswith("?submitted=1")
+    again = second.headers["location"]
+    assert again == first.headers["location"].replace("submitted", "again")
+    assert "This form had already been sent" in portal.get(again).text
     assert count(session, Demand.id) == 1
 
     data["summary"] = "something else"
@@ -261,6 +264,55 @@ def test_a_form_posted_twice_records_one_demand(portal: httpx.Client, session: S
     assert changed.status_code == 422
     assert "already used to submit a different demand" in changed.text
     assert count(session, Demand.id) == 1
+
+
+def test_the_form_is_opened_at_an_address_holding_its_key(portal: httpx.Client) -> None:
+    opened = portal.get("/portal/demands/new")
+    assert opened.status_code == 303
+    address = opened.headers["location"]
+    assert re.fullmatch(r"/portal/demands/new\?form_key=portal-[A-Za-z0-9_-]{22}", address)
+    key = address.split("=", 1)[1]
+    # Loaded again from its address (a reload, or Back after posting it), the form keeps it.
+    for _ in range(2):
+        page = portal.get(address)
+        assert page.status_code == 200
+        assert hidden(page.text, "form_key") == key
+        assert 'id="f-confirmed_new"' not in page.text  # only with a repeat's warning
+    assert portal.get("/portal/demands/new").headers["location"] != address
+    for other in ("x", f"entry-{key.split('-', 1)[1]}", "portal-short", key + "a"):
+        fresh = portal.get("/portal/demands/new", params={"form_key": other})
+        assert fresh.status_code == 303
+        assert fresh.headers["location"] not in {address, f"/portal/demands/new?form_key={other}"}
+
+
+def test_a_repeat_from_another_form_is_refused_until_confirmed(
+    portal: httpx.Client, session: Session
+) -> None:
+    first = submit_good(portal)
+    received = read(session, lambda s: demands.get(s, first).received_at)
+    when = received.isoformat().replace("+00:00", "Z")
+    # The same demand from a new form (a new key): refused, naming the first, with the box.
+    answer = post_form(portal, "/portal/demands/new", good_fields(), pdf_bytes())
+    assert answer.status_code == 422
+    errors = field_errors(answer.text)
+    assert errors["reference"] == (
+        f"demand {first} (reference NSD/202007/0042, received {when}) already has this reference"
+    )
+    assert errors["confirmed_new"] == forms.CONFIRM_ON_FORM
+    assert re.search(
+        r'<input type="checkbox" id="f-confirmed_new" name="confirmed_new"', answer.text
+    )
+    assert 'href="#f-confirmed_new"' in answer.text  # the summary links to the box
+    assert count(session, Demand.id) == 1
+
+    confirmed = post_form(
+        portal, "/portal/demands/new", good_fields(confirmed_new="yes"), pdf_bytes()
+    )
+    assert confirmed.status_code == 303, field_errors(confirmed.text)
+    assert confirmed.headers["location"].endswith("?submitted=1")
+    assert count(session, Demand.id) == 2
+    submitted = events(session, "demand.submitted")
+    assert [e["data"]["repeats"] for e in submitted if "repeats" in e["data"]] == [[first]]
 
 
 def test_each_bad_field_is_named_next_to_it_and_nothing_is_written(

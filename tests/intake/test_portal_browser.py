@@ -67,7 +67,7 @@ def test_officer_submits_follows_and_withdraws_on_a_phone(
     phone.wait_for_url("**/portal")
     assert "Your authority has not submitted any demands yet." in phone.content()
     phone.click("text=Submit a new demand")
-    phone.wait_for_url("**/portal/demands/new")
+    phone.wait_for_url("**/portal/demands/new?form_key=portal-*")
     assert fits_the_screen(phone)
     assert phone.input_value("#f-jurisdiction") == "HK"
 

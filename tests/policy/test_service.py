@@ -659,7 +659,7 @@ def test_jurisdiction_table_and_history(
     assert [(c.name, c.count) for c in detail.open_by_stance] == [("process", 1)]
 
 
-def test_the_demo_processes_hong_kong_before_6_july_and_pauses_it_after(
+def test_the_demo_pauses_hong_kong_demands_open_on_6_july_and_received_after(
     session: Session, runtime: Runtime
 ) -> None:
     from dueprocess.demo import loader
@@ -680,13 +680,20 @@ def test_the_demo_processes_hong_kong_before_6_july_and_pauses_it_after(
     after = [d for d in hong_kong if d.received_at >= JULY_6]
     assert len(before) >= 2
     assert len(after) >= 8
+    # The policy was adopted on 6 July, in its place in the scenario: demands received
+    # before it were processed at intake, with no policy, and those still open that day
+    # (all of them: nothing is decided in the demo) were paused by the activation.
     for demand in before:
-        assert (demand.status, demand.stance) == (DemandStatus.RECEIVED, "process")
-        assert demands.replies(session, demand.id) == []
+        assert (demand.status, demand.stance) == (DemandStatus.PAUSED, "pause")
+        assert demand.policy_version_id == version.id
+        (reply,) = demands.replies(session, demand.id)
+        assert (reply.kind, reply.created_at) == (ReplyKind.HOLDING, JULY_6)
+        assert [e.at for e in policy.evaluations(session, demand.id)] == [JULY_6]
     for demand in after:
         assert (demand.status, demand.stance) == (DemandStatus.PAUSED, "pause")
         assert demand.policy_version_id == version.id
-        assert [r.kind for r in demands.replies(session, demand.id)] == [ReplyKind.HOLDING]
+        (reply,) = demands.replies(session, demand.id)
+        assert (reply.kind, reply.created_at) == (ReplyKind.HOLDING, demand.received_at)
         assert demand.deadline is not None
     others = [demands.get(session, r.id) for r in demands.list_summaries(session, limit=1000)]
     assert {d.stance for d in others if d.jurisdiction != "HK"} == {"process"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -75,3 +76,33 @@ def test_telegram_refuses_data_but_not_removal() -> None:
 def test_unknown_template_is_not_found() -> None:
     with pytest.raises(NotFound, match="facebook-whatsapp-2020"):
         load_template("myspace-2005")
+
+
+#: How the project's own copies of the July 2020 reports are named (``context/000_....txt``,
+#: "shared context report 003"): files a user of the templates does not have.
+_LOCAL_NAME = re.compile(
+    r"shared[ _/-]?context|context/|\breports? \d{3}\b|\b00[0-9]\b|\b[0-9a-f]{16}\b|\.txt\b",
+    re.IGNORECASE,
+)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_template_cites_public_sources_not_local_files(name: str) -> None:
+    text = template_text(name)
+    assert _LOCAL_NAME.search(text) is None, _LOCAL_NAME.search(text)
+    sources = text.split("# Sources:\n", 1)
+    assert len(sources) == 2, "a Sources list in the header"
+    cited = {int(n) for n in re.findall(r"\[(\d)\]", sources[0])}
+    listed = {int(n) for n in re.findall(r"^# \[(\d)\] ", sources[1], re.MULTILINE)}
+    assert cited, "the header cites its sources"
+    assert cited == listed, "every source cited is listed, and only those"
+    assert "https://" in sources[1], "at least one source with its address"
+
+
+def test_the_local_name_pattern_catches_what_the_templates_used_to_say() -> None:
+    for old in (
+        "as quoted in the July 2020 press report kept as shared context 000",
+        "(shared context report 002, Recode, 7 July 2020; report 001 notes",
+        "see context/004_9add1140aeabf6ab.txt",
+    ):
+        assert _LOCAL_NAME.search(old) is not None, old

@@ -107,7 +107,7 @@ def pages(live_server: LiveServer, session: Session) -> Iterator[tuple[httpx.Cli
     staff = person(session, "intake@example.org", ["intake", "approver"], None)
     code = current_code(staff.totp_secret)
     with closing(sign_in(live_server, "intake@example.org", code)) as client:
-        form = client.get("/demands/new")
+        form = client.get("/demands/new", follow_redirects=True)
         token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
         assert token is not None
         yield client, token[1]
@@ -141,7 +141,7 @@ def test_portal_ids_past_the_database_range_are_refused_not_500(
     officer = person(session, "officer@police.gov.hk", ["officer"], "hkpf-nsd")
     code = current_code(officer.totp_secret)
     with closing(sign_in(live_server, "officer@police.gov.hk", code)) as client:
-        form = client.get("/portal/demands/new")
+        form = client.get("/portal/demands/new", follow_redirects=True)
         token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
         assert token is not None
         headers = {"X-CSRF-Token": token[1]}

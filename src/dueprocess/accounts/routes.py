@@ -17,11 +17,41 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from dueprocess.accounts import signin
 from dueprocess.accounts.permissions import Permission
-from dueprocess.web.auth import SESSION_COOKIE, public, requires_page
+from dueprocess.accounts.signin import Principal
+from dueprocess.web.auth import SESSION_COOKIE, public, requires_page, signed_in
 from dueprocess.web.deps import TEMPLATES, runtime_of, unit_of_work
 
 pages = APIRouter(include_in_schema=False)
 PRESIGN_COOKIE = "dp_presign"
+
+#: A staff account's home: the first of these pages its permissions open.
+STAFF_HOMES = (
+    (Permission.DEMANDS_READ, "/demands"),
+    (Permission.POLICY_READ, "/policy"),
+    (Permission.AUDIT_READ, "/audit"),
+)
+
+
+def home_of(me: Principal) -> str | None:
+    """Where ``me`` starts: an officer at the portal, staff at the first staff page their
+    permissions open; None when they open none (an administrator: accounts are managed on
+    the command line)."""
+    if me.authority_scope is not None:
+        return "/portal"
+    return next((path for permission, path in STAFF_HOMES if permission in me.permissions), None)
+
+
+@pages.get("/", response_class=HTMLResponse, dependencies=[Depends(public)])
+def home(request: Request) -> Response:
+    """The start: the sign-in page, or the signed-in person's home (:func:`home_of`). Signing
+    in without a ``next`` page lands here too."""
+    me = signed_in(request)
+    if me is None:
+        return RedirectResponse("/sign-in", status_code=303)
+    target = home_of(me)
+    if target is not None:
+        return RedirectResponse(target, status_code=303)
+    return TEMPLATES.TemplateResponse(request, "accounts/home.html", {"me": me})
 
 
 def _safe_next(target: str | None) -> str:

@@ -2,7 +2,8 @@
 
 Secrets are compared by their SHA-256 (tokens, session ids) or with argon2 (passwords); the
 database never holds one in the clear. Every sign-in, refused or not, writes an audit event
-and an attempt row; repeated failures for one e-mail or one address are throttled.
+and an attempt row. Repeated failures are throttled by :func:`throttled` (the rule and its
+reasons are there), and a refusal never says which of e-mail, password or code was wrong.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from dueprocess.accounts import service as accounts
@@ -25,7 +26,19 @@ from dueprocess.errors import InvalidInput, NotFound
 
 SESSION_LIFETIME = timedelta(hours=8)
 THROTTLE_WINDOW = timedelta(minutes=15)
-THROTTLE_FAILURES = 5
+#: Failures within the window: of one e-mail from one address; of one e-mail from any;
+#: from one address on any e-mail (see :func:`throttled`).
+PAIR_FAILURES = 5
+ACCOUNT_FAILURES = 20
+ADDRESS_FAILURES = 30
+#: An address an account signed in from within this long is "known" to it.
+KNOWN_FOR = timedelta(days=30)
+#: The one answer to a refused sign-in, whatever was wrong: e-mail, password, or the code
+#: (missing, wrong or used already). Saying "code" only after a right password would tell
+#: whoever is guessing that the password is right.
+REFUSED = (
+    "wrong e-mail, password or code (a code works once: if you just used it, wait for the next)"
+)
 TOKEN_PREFIX = "dp_"  # noqa: S105 - a label, not a secret
 
 
@@ -89,17 +102,92 @@ class SignInOutcome:
     throttled: bool = False
 
 
-def _recent_failures(session: Session, email: str, remote: str, now: datetime) -> int:
-    return int(
-        session.scalar(
-            select(func.count(SignInAttempt.id)).where(
-                SignInAttempt.succeeded.is_(False),
-                SignInAttempt.at >= now - THROTTLE_WINDOW,
-                or_(SignInAttempt.email == email, SignInAttempt.remote == remote),
-            )
+@dataclass(frozen=True)
+class Failures:
+    """Failed sign-ins within :data:`THROTTLE_WINDOW`: of this e-mail from this address
+    (``pair``), of this e-mail from any address (``account``), from this address on any
+    e-mail (``address``)."""
+
+    pair: int
+    account: int
+    address: int
+
+
+def throttled(failures: Failures, *, known: bool) -> bool:
+    """Whether to refuse a sign-in before looking at its password.
+
+    - :data:`PAIR_FAILURES` failures of one e-mail from one address refuse that e-mail from
+      that address. One person's typos lock out only that person, there: colleagues behind
+      the same proxy or NAT sign in as before.
+    - :data:`ACCOUNT_FAILURES` failures of one e-mail, from any addresses, refuse it from
+      every address not ``known`` to it (see :data:`KNOWN_FOR`): guessing one account's
+      password from many addresses is held to that many guesses a window, while its owner,
+      at an address they signed in from before, still gets in.
+    - :data:`ADDRESS_FAILURES` failures from one address, on any e-mails, refuse every
+      e-mail not ``known`` at that address: one password tried on many accounts is held
+      there, while the people who work behind that address still get in.
+
+    A refused attempt is not itself counted, so a window ends on time however often one
+    keeps trying. Someone new to both an account and an address can be held out for one
+    window while others guess at either; that is the price of slowing the guessing.
+    """
+    if failures.pair >= PAIR_FAILURES:
+        return True
+    if known:
+        return False
+    return failures.account >= ACCOUNT_FAILURES or failures.address >= ADDRESS_FAILURES
+
+
+def _failures(session: Session, email: str, remote: str, now: datetime) -> Failures:
+    mine = SignInAttempt.email == email
+    here = SignInAttempt.remote == remote
+
+    def count(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    row = session.execute(
+        select(count(mine & here), count(mine), count(here)).where(
+            SignInAttempt.succeeded.is_(False),
+            SignInAttempt.at >= now - THROTTLE_WINDOW,
+            or_(mine, here),
         )
-        or 0
+    ).one()
+    return Failures(pair=int(row[0]), account=int(row[1]), address=int(row[2]))
+
+
+def _known(session: Session, email: str, remote: str, now: datetime) -> bool:
+    """Whether ``email`` signed in successfully from ``remote`` within :data:`KNOWN_FOR`."""
+    found = session.scalar(
+        select(SignInAttempt.id)
+        .where(
+            SignInAttempt.email == email,
+            SignInAttempt.remote == remote,
+            SignInAttempt.succeeded.is_(True),
+            SignInAttempt.at >= now - KNOWN_FOR,
+        )
+        .limit(1)
     )
+    return found is not None
+
+
+def _wrong_credentials(
+    account: Account | None, password: str, code: str, now: datetime
+) -> str | None:
+    """What was wrong (for the audit log only), or None when the password and, for an
+    account with a second factor, an unused code are right; then the code's step is
+    recorded so that it cannot be used again."""
+    if not check_password(account.password_hash if account else None, password):
+        return "wrong password" if account else "unknown account"
+    if account is None:
+        return "unknown account"
+    if account.totp_secret:
+        if not code.strip():
+            return "missing code"
+        step = totp_step(account.totp_secret, code, account.totp_last_step, now.timestamp())
+        if step is None:
+            return "wrong or replayed code"
+        account.totp_last_step = step
+    return None
 
 
 def sign_in(
@@ -111,15 +199,32 @@ def sign_in(
     remote: str,
     now: datetime | None = None,
 ) -> SignInOutcome:
-    """Check a sign-in and, if good, open a web session. The caller commits either way."""
+    """Check a sign-in and, if good, open a web session. The caller commits either way.
+
+    Refused before its password is checked when :func:`throttled`. Every other refusal
+    answers :data:`REFUSED`, whichever part was wrong, except a disabled account's, which is
+    only said once every part (password, and code if the account has one) was right.
+    """
     now = now or utcnow()
     email = email.strip().lower()
-    if _recent_failures(session, email, remote, now) >= THROTTLE_FAILURES:
+    failures = _failures(session, email, remote, now)
+    # Whether the address is known to the account matters only once a limit is reached.
+    if throttled(failures, known=False) and throttled(
+        failures, known=_known(session, email, remote, now)
+    ):
         audit.record(
             session,
             actor="anonymous",
             action="auth.sign_in_throttled",
-            data={"email": email, "remote": remote},
+            data={
+                "email": email,
+                "remote": remote,
+                "failures": {
+                    "email_here": failures.pair,
+                    "email": failures.account,
+                    "here": failures.address,
+                },
+            },
         )
         minutes = int(THROTTLE_WINDOW.total_seconds() // 60)
         return SignInOutcome(
@@ -128,22 +233,10 @@ def sign_in(
             throttled=True,
         )
     account = accounts.get_by_email(session, email)
-    reason: str | None = None
-    message = "wrong e-mail or password"
-    if not check_password(account.password_hash if account else None, password):
-        reason = "wrong password" if account else "unknown account"
-    elif account is None or account.disabled:
-        reason = "account disabled"
-        message = "this account is disabled"
-    elif account.totp_secret:
-        if not code.strip():
-            reason, message = "missing code", "enter the 6-digit code from your authenticator"
-        else:
-            step = totp_step(account.totp_secret, code, account.totp_last_step, now.timestamp())
-            if step is None:
-                reason, message = "wrong or replayed code", "wrong or already used code"
-            else:
-                account.totp_last_step = step
+    message = REFUSED
+    reason = _wrong_credentials(account, password, code, now)
+    if reason is None and account is not None and account.disabled:
+        reason, message = "account disabled", "this account is disabled"
     session.add(SignInAttempt(email=email, remote=remote, at=now, succeeded=reason is None))
     if reason is not None or account is None:
         audit.record(
@@ -224,14 +317,30 @@ def sign_out(session: Session, raw: str) -> None:
 def create_token(
     session: Session, email: str, name: str, scopes: list[str], *, actor: str
 ) -> tuple[ApiToken, str]:
-    """A new API token for the account; returns the row and the raw token (shown once)."""
+    """A new API token for the account; returns the row and the raw token (shown once).
+
+    ``scopes`` narrow the token to some of the account's permissions (none: all of them).
+    A scope the account does not hold is refused (:class:`InvalidInput` on ``scopes``,
+    naming the scope, the account's roles and the scopes it may have): such a token would
+    only ever be answered 403.
+    """
     account = accounts.get_by_email(session, email)
     if account is None:
         raise InvalidInput.one(("email",), f"no account {email}")
     try:
-        parse_scopes(scopes)
+        wanted = parse_scopes(scopes)
     except ValueError as exc:
         raise InvalidInput.one(("scopes",), str(exc)) from exc
+    roles = accounts.roles_of(account)
+    held = permissions_of(roles)
+    missing = sorted(wanted - held)
+    if missing:
+        raise InvalidInput.one(
+            ("scopes",),
+            f"{account.email} does not hold {', '.join(missing)} "
+            f"(roles: {', '.join(sorted(roles)) or 'none'}); "
+            f"scopes it may have: {', '.join(sorted(held - {Permission.SIGNED_IN}))}",
+        )
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(account_id=account.id, name=name, token_hash=digest(raw), scopes=scopes)
     session.add(token)

@@ -41,14 +41,20 @@ from dueprocess.clock import isoformat_z, utcnow
 GENESIS: Final = "0" * 64
 """The ``prev`` of event 1, and the head of an empty chain."""
 
-FORMAT: Final = "dueprocess-audit/1"
-"""The export format named in the header line."""
+FORMAT: Final = "dueprocess-audit/2"
+"""The export format named in the header line (``/2``: checkpoints name their predecessor)."""
 
 HASHED_FIELDS: Final = ("action", "actor", "at", "data", "prev", "seq", "subject")
 """The fields an event's hash covers, in canonical (sorted) order."""
 
-CHECKPOINT_PREFIX: Final = b"dueprocess-audit-checkpoint:v1:"
+CHECKPOINT_PREFIX: Final = b"dueprocess-audit-checkpoint:v2:"
 """Domain separation for checkpoint signatures: the key signs nothing else with this prefix."""
+
+CHECKPOINT_PREFIX_V1: Final = b"dueprocess-audit-checkpoint:v1:"
+"""The prefix of checkpoints signed before they named their predecessor (still verified)."""
+
+CHECKPOINT_FIELDS: Final = ("seq", "head", "at", "key_id", "signature", "prev_seq", "prev_head")
+"""A checkpoint's fields in the export; a v1 checkpoint has no ``prev_seq``/``prev_head``."""
 
 MIN_INT: Final = -(2**63)
 MAX_INT: Final = 2**63 - 1
@@ -366,45 +372,76 @@ def public_key_id(pub: bytes | Ed25519PublicKey | Ed25519PrivateKey) -> str:
 # --- checkpoints ---------------------------------------------------------------------------
 
 
-def checkpoint_message(seq: int, head: str, at: str) -> bytes:
-    """The bytes a checkpoint signs: ``dueprocess-audit-checkpoint:v1:{seq}:{head}:{at}``.
+def checkpoint_message(
+    seq: int, head: str, at: str, prev_seq: int | None = None, prev_head: str | None = None
+) -> bytes:
+    """The bytes a checkpoint signs, UTF-8:
+    ``dueprocess-audit-checkpoint:v2:{seq}:{head}:{at}:{prev_seq}:{prev_head}``.
 
     ``seq`` in decimal without leading zeros, ``head`` the hash of event ``seq`` (or
-    :data:`GENESIS` for seq 0), ``at`` the checkpoint's timestamp string; UTF-8. Signing
-    ``at`` lets an auditor holding a checkpoint prove the log had ``seq`` events by then.
+    :data:`GENESIS` for seq 0), ``at`` the checkpoint's timestamp string, ``prev_seq`` and
+    ``prev_head`` those of the checkpoint before it in the log (0 and :data:`GENESIS` for the
+    first). Signing ``at`` lets an auditor holding a checkpoint prove the log had ``seq``
+    events by then; naming the predecessor makes a deleted checkpoint show. Without a
+    predecessor, the v1 message of older checkpoints: ``...:v1:{seq}:{head}:{at}``.
     """
-    return CHECKPOINT_PREFIX + f"{seq}:{head}:{at}".encode()
+    if prev_seq is None:
+        return CHECKPOINT_PREFIX_V1 + f"{seq}:{head}:{at}".encode()
+    return CHECKPOINT_PREFIX + f"{seq}:{head}:{at}:{prev_seq}:{prev_head}".encode()
 
 
 def sign_checkpoint(
-    key: Ed25519PrivateKey, seq: int, head: str, at: datetime | None = None
+    key: Ed25519PrivateKey,
+    seq: int,
+    head: str,
+    at: datetime | None = None,
+    *,
+    prev: tuple[int, str] | None,
 ) -> dict[str, Any]:
     """Sign the chain's head at ``seq`` and return the checkpoint's fields.
 
-    Returns ``{"seq", "head", "at", "key_id", "signature"}`` (``at`` as :func:`format_at`,
-    now if not given; ``signature`` standard base64 with padding). The export adds
-    ``"type": "checkpoint"``.
+    ``prev`` is ``(seq, head)`` of the checkpoint before this one in the log, ``(0,
+    GENESIS)`` for the first; None makes a v1 checkpoint, which names none (only to build
+    logs as they were before v2, in tests). Returns ``{"seq", "head", "at", "key_id",
+    "signature", "prev_seq", "prev_head"}`` (no ``prev_*`` for v1; ``at`` as
+    :func:`format_at`, now if not given; ``signature`` standard base64 with padding). The
+    export adds ``"type": "checkpoint"``.
     """
     if type(seq) is not int or seq < 0:
         raise ValueError(f"seq must be an integer >= 0, not {seq!r}")
     if not _HEX64.fullmatch(head):
         raise ValueError(f"head must be 64 lowercase hex digits, not {head!r}")
+    if prev is not None and not (
+        type(prev[0]) is int and 0 <= prev[0] <= seq and _HEX64.fullmatch(prev[1])
+    ):
+        raise ValueError(f"prev must be (seq <= {seq}, 64 lowercase hex digits), not {prev!r}")
     when = format_at(at if at is not None else utcnow())
-    signature = key.sign(checkpoint_message(seq, head, when))
-    return {
+    names = prev if prev is not None else (None, None)
+    signature = key.sign(checkpoint_message(seq, head, when, *names))
+    signed = {
         "seq": seq,
         "head": head,
         "at": when,
         "key_id": public_key_id(key),
         "signature": base64.b64encode(signature).decode("ascii"),
     }
+    if prev is not None:
+        signed["prev_seq"], signed["prev_head"] = prev
+    return signed
 
 
 def checkpoint_signature_valid(public_key: bytes, checkpoint: Mapping[str, Any]) -> bool:
-    """Whether ``checkpoint`` carries a valid signature by ``public_key`` (raw 32 bytes)."""
+    """Whether ``checkpoint`` carries a valid signature by ``public_key`` (raw 32 bytes):
+    v2 when it has ``prev_seq`` (not None), else v1."""
     try:
         signature = base64.b64decode(checkpoint["signature"], validate=True)
-        message = checkpoint_message(checkpoint["seq"], checkpoint["head"], checkpoint["at"])
+        message = checkpoint_message(
+            checkpoint["seq"],
+            checkpoint["head"],
+            _at(checkpoint["at"]),
+            checkpoint.get("prev_seq"),
+            checkpoint.get("prev_head"),
+        )
         Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
     except (InvalidSignature, ValueError, KeyError, TypeError):
         return False
@@ -433,7 +470,8 @@ def export_lines(
 
     ``events`` in ``seq`` order, each with the seven hashed fields plus ``hash`` (``at`` may
     be a datetime; other keys are ignored); ``checkpoints`` in ``seq`` order with ``seq head
-    at key_id signature``. Both must come from one consistent snapshot of the database.
+    at key_id signature`` and, but for v1 ones, ``prev_seq prev_head``. Both must come from
+    one consistent snapshot of the database.
     Writes the header, every event followed by the checkpoints of its ``seq``, checkpoints
     whose ``seq`` is past the last event at the end (the verifier reports those as
     truncation), then the trailer. Values are written as stored, not re-validated: the
@@ -454,7 +492,7 @@ def export_lines(
     for event in events:
         seq = event["seq"]
         while checkpoint is not None and checkpoint["seq"] < seq:
-            yield _checkpoint_line(checkpoint)
+            yield checkpoint_line(checkpoint)
             written_checkpoints += 1
             checkpoint = next(pending, None)
         record = {name: event[name] for name in HASHED_FIELDS}
@@ -464,11 +502,11 @@ def export_lines(
         yield _line(record)
         count += 1
         while checkpoint is not None and checkpoint["seq"] == seq:
-            yield _checkpoint_line(checkpoint)
+            yield checkpoint_line(checkpoint)
             written_checkpoints += 1
             checkpoint = next(pending, None)
     while checkpoint is not None:
-        yield _checkpoint_line(checkpoint)
+        yield checkpoint_line(checkpoint)
         written_checkpoints += 1
         checkpoint = next(pending, None)
     yield _line(
@@ -476,11 +514,20 @@ def export_lines(
     )
 
 
-def _checkpoint_line(checkpoint: Mapping[str, Any]) -> bytes:
-    record = {name: checkpoint[name] for name in ("seq", "head", "at", "key_id", "signature")}
+def checkpoint_record(checkpoint: Mapping[str, Any]) -> dict[str, Any]:
+    """A checkpoint as the export writes it (``type`` included; no ``prev_*`` for v1)."""
+    record = {name: checkpoint[name] for name in CHECKPOINT_FIELDS[:5]}
+    if checkpoint.get("prev_seq") is not None:
+        record["prev_seq"], record["prev_head"] = checkpoint["prev_seq"], checkpoint["prev_head"]
     record["at"] = _at(record["at"])
     record["type"] = "checkpoint"
-    return _line(record)
+    return record
+
+
+def checkpoint_line(checkpoint: Mapping[str, Any]) -> bytes:
+    """One checkpoint as an export line, canonical, with its newline (the published heads
+    file holds these too)."""
+    return _line(checkpoint_record(checkpoint))
 
 
 def write_export(

@@ -36,7 +36,12 @@ class AuditEvent(Base):
 
 
 class AuditCheckpoint(Base):
-    """A signature over the chain's head at ``seq``, made with a key kept outside the database."""
+    """A signature over the chain's head at ``seq``, made with a key kept outside the database.
+
+    ``prev_seq`` and ``prev_head`` name the checkpoint before it in the log (0 and the
+    genesis hash for the first), and are signed with it, so a deleted checkpoint shows. They
+    are NULL in checkpoints signed before they existed (v1; docs/audit-format.md).
+    """
 
     __tablename__ = "audit_checkpoint"
 
@@ -46,6 +51,8 @@ class AuditCheckpoint(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     key_id: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(String(200))
+    prev_seq: Mapped[int | None] = mapped_column(BigInteger)
+    prev_head: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditStaging(Base):

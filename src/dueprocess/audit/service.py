@@ -18,17 +18,14 @@ recomputes every hash, on either database.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import orjson
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import event, func, select
+from sqlalchemy import ColumnElement, event, func, or_, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -42,13 +39,9 @@ from dueprocess.audit.chain import (
     check_event_data,
     check_event_names,
     export_lines as chain_export_lines,
-    generate_signing_key,
-    load_signing_key,
-    public_key_path,
-    sign_checkpoint,
 )
 from dueprocess.audit.models import AuditCheckpoint, AuditEvent
-from dueprocess.audit.verify import VerifyResult, verify_export
+from dueprocess.audit.verify import DEFAULT_MAX_UNSIGNED_AGE, VerifyResult, verify_export
 from dueprocess.clock import isoformat_z, utcnow
 
 # Any 64-bit constant: the advisory lock every PostgreSQL audit writer takes.
@@ -135,7 +128,10 @@ def _insert_for(dialect: Dialect) -> _Insert:
         identity: Callable[[Any], Any] = lambda value: value  # noqa: E731
         found = _Insert(
             sql=f"INSERT INTO audit_event ({columns}) VALUES ({', '.join(marks)})",  # noqa: S608
-            at=AuditEvent.__table__.c.at.type.bind_processor(dialect) or identity,
+            # The dialect's own processor: SQLite stores the text the ORM writes and compares
+            # (with six fraction digits always), not the driver's own rendering of a datetime.
+            at=AuditEvent.__table__.c.at.type.dialect_impl(dialect).bind_processor(dialect)
+            or identity,
             stage_sql="INSERT INTO audit_staging (at, actor, action, subject, data, head, tail) "
             "VALUES ",
         )
@@ -448,24 +444,62 @@ def search(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = 200,
+    offset: int = 0,
 ) -> list[AuditEvent]:
-    """Events matching every given filter, newest first. ``action`` may end in ``*``."""
+    """Events matching every given filter, newest first, ``offset`` of them skipped.
+
+    ``action`` matches itself and the actions it is the first parts of (``policy`` finds
+    ``policy.activated``, not ``policyx``); ending in ``*``, any action that starts with
+    the text before it. ``actor`` and ``subject`` match exactly; ``since`` is inclusive,
+    ``until`` exclusive."""
     append_pending(session, chain_now=True)
-    query = select(AuditEvent)
+    where = _matching(action, actor, subject, since, until)
+    query = select(AuditEvent).where(*where).order_by(AuditEvent.seq.desc())
+    return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+def count(
+    session: Session,
+    *,
+    action: str | None = None,
+    actor: str | None = None,
+    subject: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> int:
+    """How many events :func:`search` would find with these filters, over all pages."""
+    append_pending(session, chain_now=True)
+    where = _matching(action, actor, subject, since, until)
+    if not where:
+        return head(session).seq  # seq runs from 1 without gaps: no need to count
+    return int(session.scalar(select(func.count(AuditEvent.seq)).where(*where)) or 0)
+
+
+def _matching(
+    action: str | None,
+    actor: str | None,
+    subject: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
     if action:
+        column = AuditEvent.action
         if action.endswith("*"):
-            query = query.where(AuditEvent.action.startswith(action[:-1]))
+            where.append(column.startswith(action[:-1], autoescape=True))
+        elif action.endswith("."):
+            where.append(column.startswith(action, autoescape=True))
         else:
-            query = query.where(AuditEvent.action == action)
+            where.append(or_(column == action, column.startswith(action + ".", autoescape=True)))
     if actor:
-        query = query.where(AuditEvent.actor == actor)
+        where.append(AuditEvent.actor == actor)
     if subject:
-        query = query.where(AuditEvent.subject == subject)
+        where.append(AuditEvent.subject == subject)
     if since:
-        query = query.where(AuditEvent.at >= since)
+        where.append(AuditEvent.at >= since)
     if until:
-        query = query.where(AuditEvent.at < until)
-    return list(session.scalars(query.order_by(AuditEvent.seq.desc()).limit(limit)))
+        where.append(AuditEvent.at < until)
+    return where
 
 
 def iter_events(session: Session, *, batch: int = 5000) -> Iterator[AuditEvent]:
@@ -485,59 +519,20 @@ def iter_events(session: Session, *, batch: int = 5000) -> Iterator[AuditEvent]:
 
 def checkpoints(session: Session) -> list[AuditCheckpoint]:
     """Every checkpoint, oldest first."""
-    return list(session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq)))
-
-
-# --- checkpoints, export, verification ---------------------------------------------------
-
-SIGNING_KEY_NAME = "audit-checkpoint.key"
-
-
-def signing_key_path(keys_dir: Path) -> Path:
-    """Where the checkpoint key lives: in the keys directory, never in the database."""
-    return keys_dir / SIGNING_KEY_NAME
-
-
-def ensure_signing_key(keys_dir: Path) -> Ed25519PrivateKey:
-    """The checkpoint signing key, created (0600, public half beside it) on first use.
-
-    Safe when several processes start at once (the server's workers on a new data
-    directory): the first creates the key under a lock file, the others wait and load it."""
-    path = signing_key_path(keys_dir)
-    if path.exists():
-        return load_signing_key(path)
-    keys_dir.mkdir(parents=True, exist_ok=True)
-    keys_dir.chmod(0o700)
-    with open(keys_dir / ".create.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
-        if path.exists():
-            return load_signing_key(path)
-        return generate_signing_key(path)
-
-
-def public_key_file(keys_dir: Path) -> Path:
-    """The public half auditors are given."""
-    return public_key_path(signing_key_path(keys_dir))
-
-
-def checkpoint(session: Session, key: Ed25519PrivateKey) -> AuditCheckpoint | None:
-    """Sign the current head, unless the last checkpoint already covers it.
-
-    Runs in the caller's transaction and takes the writers' lock first, so the signed head
-    is the chain's real head at that moment.
-    """
-    append_pending(session, chain_now=True)
-    seq, head_hash = _head(session)
-    last = session.scalar(select(func.max(AuditCheckpoint.seq)))
-    if seq == 0 or (last is not None and last >= seq):
-        return None
-    at = utcnow()
-    signed = sign_checkpoint(key, seq, head_hash, at=at)
-    row = AuditCheckpoint(
-        seq=seq, head=head_hash, at=at, key_id=signed["key_id"], signature=signed["signature"]
+    return list(
+        session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq, AuditCheckpoint.id))
     )
-    session.add(row)
-    return row
+
+
+# --- export and verification (the signer is in dueprocess.audit.signer) ------------------
+
+
+def locked_head(session: Session) -> Head:
+    """The current head, read under the writers' lock, which is held until the transaction
+    ends: no event is appended meanwhile (what a checkpoint signs is the real head)."""
+    append_pending(session, chain_now=True)
+    seq, digest = _head(session)
+    return Head(seq, digest)
 
 
 def _checkpoint_fields(row: AuditCheckpoint) -> dict[str, Any]:
@@ -547,6 +542,8 @@ def _checkpoint_fields(row: AuditCheckpoint) -> dict[str, Any]:
         "at": row.at,
         "key_id": row.key_id,
         "signature": row.signature,
+        "prev_seq": row.prev_seq,
+        "prev_head": row.prev_head,
     }
 
 
@@ -563,6 +560,22 @@ def export_lines(session: Session, public_keys: Sequence[bytes] = ()) -> Iterato
     return chain_export_lines(events, marks, public_keys=public_keys)
 
 
-def verify_database(session: Session, public_keys: Sequence[bytes]) -> VerifyResult:
-    """Verify the stored log exactly as an outside party verifies an export of it."""
-    return verify_export(export_lines(session, public_keys), public_keys)
+def verify_database(
+    session: Session,
+    public_keys: Sequence[bytes],
+    *,
+    held: Iterable[Mapping[str, Any]] = (),
+    max_unsigned_age: float | None = DEFAULT_MAX_UNSIGNED_AGE,
+    allow_unsigned_tail: bool = False,
+) -> VerifyResult:
+    """Verify the stored log exactly as an outside party verifies an export of it (the
+    export's time is now). ``held``: checkpoints signed earlier (the signer's state and
+    published heads) that the log must still hold and agree with; read them before calling,
+    so that each was committed before the log is read."""
+    return verify_export(
+        export_lines(session, public_keys),
+        public_keys,
+        expected_checkpoints=held,
+        max_unsigned_age=max_unsigned_age,
+        allow_unsigned_tail=allow_unsigned_tail,
+    )

@@ -59,12 +59,12 @@ def unit_of_work(rt: Runtime) -> Iterator[Session]:
 
 def ensure_schema(rt: Runtime) -> None:
     """Data directory, migrations and the audit checkpoint key: what every start needs."""
-    from dueprocess.audit import service as audit
+    from dueprocess.audit import signer
     from dueprocess.migrations import upgrade
 
     rt.settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(rt.engine)
-    audit.ensure_signing_key(rt.settings.keys_dir)
+    signer.ensure_signing_key(rt.settings.keys_dir)
 
 
 def print_json(value: Any) -> None:

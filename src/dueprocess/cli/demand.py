@@ -20,7 +20,7 @@ from dueprocess.cli.common import (
     unit_of_work,
 )
 from dueprocess.cli.demand_import import demand_import
-from dueprocess.errors import from_validation
+from dueprocess.errors import InvalidInput, from_validation
 
 demand_app = typer.Typer(help="Submit, list, show and import demands.", no_args_is_help=True)
 demand_app.command("import")(demand_import)
@@ -37,18 +37,33 @@ def demand_submit(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the stored demand as JSON.")
     ] = False,
+    new: Annotated[
+        bool,
+        typer.Option(
+            "--new",
+            help="It is a new demand, though it repeats an earlier one of the same authority "
+            "(the same reference, or the same content within 30 days): record it all the same.",
+        ),
+    ] = False,
 ) -> None:
-    """Enter a demand that arrived by e-mail, post or fax (staff entry)."""
+    """Enter a demand that arrived by e-mail, post or fax (staff entry).
+
+    A demand that repeats an earlier one of its authority is refused (exit 2, naming the
+    earlier demand) unless ``--new`` says it is new; a replay of the same idempotency key and
+    body answers with the earlier demand.
+    """
     from dueprocess.demands import service as demands
     from dueprocess.demands.models import STAFF_CHANNELS, Channel
     from dueprocess.demands.schemas import DemandIn
-    from dueprocess.intake import flow
+    from dueprocess.intake import flow, record
 
     raw = read_json(file)
     try:
         data = DemandIn.model_validate(raw)
     except ValidationError as exc:
         invalid(from_validation(exc.errors()))
+    if new:
+        data = data.model_copy(update={"confirmed_new": True})
     chosen = channel or (data.channel.value if data.channel else "email")
     try:
         how = Channel(chosen)
@@ -57,9 +72,15 @@ def demand_submit(
     if how not in STAFF_CHANNELS and channel is not None:
         fail(f"channel: staff entry is by email, post, fax or import, not {chosen!r}")
     runtime = load_runtime()
-    with unit_of_work(runtime) as session:
-        result = flow.receive(session, runtime, data, channel=how, actor=CLI_ACTOR)
-        shown = demands.to_out(session, result.demand)
+    try:
+        with runtime.sessions() as session, session.begin():
+            result = flow.receive(session, runtime, data, channel=how, actor=CLI_ACTOR)
+            shown = demands.to_out(session, result.demand)
+    except InvalidInput as exc:
+        lines = [f"  {e.where()}: {e.msg}" for e in exc.errors]
+        if any(e.type == record.REPEAT for e in exc.errors):
+            lines.append("  (or, for a new demand all the same: demand submit FILE --new)")
+        fail("refused, nothing was written:\n" + "\n".join(lines))
     if as_json:
         print_json(shown.model_dump(mode="json"))
     else:

@@ -12,8 +12,11 @@ Promises (``tests/cli/test_demand_import.py`` checks each):
   database refuses the batch, it is rolled back and the rows are written one by one, each in
   its own SAVEPOINT. Every refusal is reported with its line, field and reason.
 - Rows are committed in batches (``--batch-size``, one transaction each), so an interrupted
-  import keeps whole batches; re-running it is safe for rows with an ``idempotency_key``:
-  they are replayed (counted apart), not entered twice.
+  import keeps whole batches; re-running it is safe: rows with an ``idempotency_key`` are
+  replayed (counted apart), and the others are refused as repeats of the demands they
+  entered (the same reference, or the same content), not entered twice. A row that repeats
+  an earlier demand, or an earlier row, is refused naming it unless its ``confirmed_new``
+  is true.
 - ``--dry-run`` runs every check, the database's included, then rolls each batch back; new
   documents go to a temporary directory, so nothing at all is written.
 - Exit code 0 when every row was accepted or replayed, 2 when any row (or the file itself:
@@ -171,7 +174,10 @@ def _receive(
     """Every row's answer: written together in a SAVEPOINT; if the database refuses the
     group (someone else recorded one of its idempotency keys meanwhile), row by row, each in
     a SAVEPOINT of its own, so only the row that clashes is refused."""
-    items = [flow.Incoming(data, channel, CLI_ACTOR) for _, data, channel in good]
+    items = [
+        flow.Incoming(data, channel, CLI_ACTOR, label=f"line {line}")
+        for line, data, channel in good
+    ]
     try:
         with session.begin_nested():
             answers = flow.receive_many(session, runtime, items)
@@ -237,7 +243,7 @@ def _summary(tally: Tally, file: Path, *, dry_run: bool, errors_file: Path | Non
     if tally.unkeyed:
         out.print(
             f"note: {tally.unkeyed} accepted rows had no idempotency_key; importing this file "
-            "again would enter them again",
+            "again would refuse them as repeats rather than replay them",
             markup=False,
         )
 

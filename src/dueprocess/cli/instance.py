@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 
 from dueprocess.cli.common import ensure_schema, fail, load_runtime, out, unit_of_work
 from dueprocess.config import Settings
+from dueprocess.runtime import Runtime
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
@@ -25,9 +27,9 @@ def init() -> None:
         out.print(f"default checklists installed: {', '.join(installed)}")
     out.print(f"database ready: {runtime.engine.url.render_as_string(hide_password=True)}")
     out.print(f"data directory: {runtime.settings.data_dir}")
-    from dueprocess.audit import service as audit
+    from dueprocess.audit import signer
 
-    public_key = audit.public_key_file(runtime.settings.keys_dir)
+    public_key = signer.public_key_file(runtime.settings.keys_dir)
     out.print(f"audit public key (give it to auditors): {public_key}")
 
 
@@ -70,8 +72,19 @@ def demo(
     with unit_of_work(runtime) as session:
         login = loader.load(runtime, session, seed=seed)
     out.print("demo loaded" if login else "demo already loaded")
+    _sign_audit_log(runtime)
     login = login or loader.saved_login(runtime)
     if login:
         print(login.describe())  # plain: a wrapped password is hard to copy
     if not no_serve:
         serve(host=host, port=port, workers=1)
+
+
+def _sign_audit_log(runtime: Runtime) -> None:
+    """Checkpoint the audit log after a command that wrote much of it, as the server would."""
+    from dueprocess.audit import signer
+
+    try:
+        signer.sign_head(runtime.sessions, runtime.settings.keys_dir)
+    except signer.SigningRefused as exc:
+        print(f"WARNING: {exc}", file=sys.stderr)

@@ -123,6 +123,15 @@ class Demand(Base):
             postgresql_where=text("assignee_id IS NOT NULL"),
             sqlite_where=text("assignee_id IS NOT NULL"),
         ),
+        # What intake looks a repeated demand up by (dueprocess.intake.record.Repeats). The
+        # request hash covers the reference, so only demands without one are looked up by it.
+        Index("ix_demand_reference", "reference", "authority_id"),
+        Index(
+            "ix_demand_request_hash",
+            "request_hash",
+            postgresql_where=text("reference IS NULL"),
+            sqlite_where=text("reference IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

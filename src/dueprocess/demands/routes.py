@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Annotated, BinaryIO
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import HTMLResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 
 from dueprocess.accounts.permissions import Permission
 from dueprocess.accounts.signin import Principal
@@ -56,8 +56,10 @@ def get_demand(request: Request, demand_id: Id, me: ReadGrant) -> DemandOut:
 @pages.get("/demands", response_class=HTMLResponse)
 def demand_list_page(
     request: Request, me: PageReadGrant, status: DemandStatus | None = None
-) -> HTMLResponse:
-    """The list of demands (an officer sees only their authority's)."""
+) -> Response:
+    """The list of demands (staff; an officer is sent to the portal's)."""
+    if me.authority_scope is not None:
+        return RedirectResponse("/portal", status_code=303)
     with unit_of_work(request) as session:
         rows = demands.list_summaries(
             session, authority_id=me.authority_scope, status=status, limit=500

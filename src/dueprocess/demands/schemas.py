@@ -17,6 +17,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     field_validator,
     model_validator,
@@ -143,6 +144,12 @@ class DemandIn(Strict):
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
         | None
     ) = None
+    confirmed_new: StrictBool = Field(
+        default=False,
+        description="A demand that repeats an earlier one from the same authority (the same "
+        "reference, or the same content within 30 days) is refused as a repeat unless this is "
+        "true: the submitter confirms it is a new demand all the same",
+    )
 
     # The fields of READ_ONLY_FIELDS: accepted, ignored, left out of dumps and of the schema.
     # Declared rather than dropped by a "before" validator, which made pydantic build every

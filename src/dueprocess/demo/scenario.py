@@ -176,6 +176,15 @@ def demands(rng: random.Random, post_urls: dict[str, list[str]]) -> list[DemoDem
     """A few dozen demands dated June to December 2020, of every kind the scenario needs."""
     out: list[DemoDemand] = []
     hk_handles = [h for h, _n, c, r in MICROBLOG_ACCOUNTS if c == "HK" and r != "ordinary"]
+    used: set[str] = set()
+
+    def unique(prefix: str, low: int, high: int, suffix: str = "") -> str:
+        # Each demand its own reference: a reference used twice by one authority is a repeat,
+        # which intake refuses. Drawn again on a clash (no seed's scenario then fails to load).
+        while (reference := f"{prefix}{rng.randint(low, high)}{suffix}") in used:
+            pass
+        used.add(reference)
+        return reference
 
     def hk(kind: str, received: datetime, targets: list[dict[str, str]], **extra: Any) -> None:
         schedule = {
@@ -189,7 +198,7 @@ def demands(rng: random.Random, post_urls: dict[str, list[str]]) -> list[DemoDem
         body = {
             "authority": "hkpf-nsd",
             "jurisdiction": "HK",
-            "reference": f"NSD/{received:%Y%m}/{rng.randint(1000, 9999)}",
+            "reference": unique(f"NSD/{received:%Y%m}/", 1000, 9999),
             "kind": kind,
             "legal_process": "emergency"
             if kind == "emergency-disclosure"
@@ -388,7 +397,7 @@ def demands(rng: random.Random, post_urls: dict[str, list[str]]) -> list[DemoDem
             body = {
                 "authority": slug,
                 "jurisdiction": jur,
-                "reference": f"{slug.upper()}-{received:%Y}-{rng.randint(100, 999)}-{round_}",
+                "reference": unique(f"{slug.upper()}-{received:%Y}-", 100, 999, f"-{round_}"),
                 "kind": kind,
                 "legal_process": process,
                 "legal_basis": basis,

@@ -211,7 +211,10 @@ async def submit_batch(request: Request, token: SubmitToken) -> Response:
     written. Otherwise 201 (200 if every item was a replay) with the demands in order and,
     for each, ``created``. An item's ``idempotency_key`` replays an earlier demand with the
     same key and body (``created: false``) and is refused with a different body, also when
-    the earlier item is in the same batch. Officers may submit only for their own authority.
+    the earlier item is in the same batch. An item that repeats an earlier demand of its
+    authority, or an earlier item (the same reference, or the same content within 30 days),
+    is refused naming it unless the item says ``confirmed_new: true``. Officers may submit
+    only for their own authority.
     """
     body = await request.body()
     # Written by the worker's intake writer, in turn with everything else it writes
@@ -258,7 +261,10 @@ def _submit_batch(runtime: Runtime, token: BearerToken, body: bytes) -> Response
         with runtime.sessions() as session, session.begin():
             me = token.authorise(check_token(session, token.raw))
             items, failures = _parse(body)
-            incoming = [(index, flow.Incoming.from_api(data, me)) for index, data in items]
+            incoming = [
+                (index, flow.Incoming.from_api(data, me, label=f"item {index} of this batch"))
+                for index, data in items
+            ]
             answers = flow.receive_many(session, runtime, [i for _, i in incoming])
             results: list[flow.Received] = []
             for (index, _), answer in zip(incoming, answers, strict=True):

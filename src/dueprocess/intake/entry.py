@@ -25,7 +25,7 @@ from dueprocess.intake.portal import (
     Post,
     choose_again,
     form_context,
-    new_form_key,
+    keyed_form,
     read_post,
     store_upload,
     submit,
@@ -61,11 +61,15 @@ def _render(
 
 
 @pages.get("/demands/new", response_class=HTMLResponse)
-def entry_new(request: Request, me: SubmitGrant) -> Response:
-    """The staff entry form."""
+def entry_new(request: Request, me: SubmitGrant, form_key: str | None = None) -> Response:
+    """The staff entry form; without a well-formed ``form_key``, a 303 to it with a fresh one
+    (:func:`~dueprocess.intake.portal.keyed_form`)."""
     if me.authority_scope is not None:
         return RedirectResponse("/portal/demands/new", status_code=303)
-    return _render(request, forms.DemandForm({"form_key": new_form_key("entry")}), {})
+    key = keyed_form("/demands/new", "entry", form_key)
+    if isinstance(key, RedirectResponse):
+        return key
+    return _render(request, forms.DemandForm({"form_key": key}), {})
 
 
 @pages.post("/demands/new", response_class=HTMLResponse)
@@ -92,7 +96,7 @@ def _submit(request: Request, me: Principal, post: Post) -> Response:
     if not errors and stored is not None:
         channel = Channel(form.get("channel"))
         try:
-            demand_id = submit(request, me, checked, stored, channel=channel)
+            demand_id, _created = submit(request, me, checked, stored, channel=channel)
         except InvalidInput as exc:
             errors = forms.errors_to_fields(exc.errors, checked.lines)
         else:

@@ -11,7 +11,7 @@ here, in order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -53,9 +53,11 @@ def receive(
     """Record one demand and apply the active policy's stance to it, in the caller's
     transaction: :func:`receive_many` for one, with the demand loaded back as a model.
 
-    Refuses bad input with :class:`InvalidInput` naming each field, writing nothing; a replay
-    (same idempotency key, same body) returns the earlier demand untouched. A new demand's
-    requester is assessed (:func:`~dueprocess.authorities.service.verify_requester`;
+    Refuses bad input with :class:`InvalidInput` naming each field, writing nothing, and so a
+    repeat of an earlier demand of the authority not ``confirmed_new``
+    (:class:`record.Repeats`); a replay (same idempotency key, same body) returns the earlier
+    demand untouched. A new demand's requester is assessed
+    (:func:`~dueprocess.authorities.service.verify_requester`;
     ``second_factor``: submitted in a web session signed in with TOTP) and the demand is
     evaluated at its ``received_at`` with the active policy: it may be paused, refused or
     redirected at once, with its reply queued; the audit log names ``system:policy`` as the
@@ -102,9 +104,13 @@ class Incoming:
     restrict_to_authority: int | None = None
     uploader_id: int | None = None
     second_factor: bool = False
+    #: How a later item of the same call that repeats this one names it, where this one's id
+    #: would mean nothing to its sender (``item 3 of this batch``, ``line 12``); ``None``:
+    #: by the id of the demand it becomes.
+    label: str | None = None
 
     @classmethod
-    def from_api(cls, data: DemandIn, me: Principal) -> Incoming:
+    def from_api(cls, data: DemandIn, me: Principal, label: str | None = None) -> Incoming:
         """A submission through the API by ``me`` (an officer only for their authority)."""
         return cls(
             data,
@@ -113,6 +119,7 @@ class Incoming:
             officer_id=me.account_id if me.authority_scope else None,
             restrict_to_authority=me.authority_scope,
             uploader_id=me.account_id,
+            label=label,
         )
 
 
@@ -140,14 +147,17 @@ def receive_many(
     (``tests/test_flow.py`` compares the two), except that the items share one instant of
     receipt (unless they state theirs) and count into their authority's volume together, as
     one arrival; an idempotency key repeated within ``items`` replays or conflicts as with
-    an earlier demand. The caller commits.
+    an earlier demand. A new demand that repeats an earlier one of its authority, stored or
+    earlier in ``items`` (:class:`record.Repeats`), is refused unless it is
+    ``confirmed_new``; the stored ones are found in one query for all the items. The caller
+    commits.
     """
     policy.lock_for_intake(session)
     ids = iter(demands.allocate_ids(session, len(items)))
     stored = _stored_keys(session, items)
     rows = _Rows(session, runtime)
     answers: list[Received | InvalidInput | None] = []
-    new: list[tuple[int, Incoming, record.Checked]] = []  # (answer index, item, checks)
+    checked_new: list[tuple[int, Incoming, record.Checked]] = []  # (answer index, item, checks)
     repeats: list[tuple[int, int]] = []  # (answer index, index of the first with its key)
     in_group: dict[tuple[int, str], tuple[str, int]] = {}
     for index, item in enumerate(items):
@@ -179,16 +189,49 @@ def receive_many(
         if data.idempotency_key:
             in_group[key] = (checked.digest, index)
         answers.append(None)
-        new.append((index, item, checked))
-    rows.arrive([checked for _, _, checked in new])
-    for index, item, checked in new:
-        answers[index] = rows.add(item, checked, next(ids))
+        checked_new.append((index, item, checked))
+    new = _not_repeats(session, checked_new, answers, ids)
+    rows.arrive([checked for _, _, checked, _ in new])
+    for index, item, checked, demand_id in new:
+        answers[index] = rows.add(item, checked, demand_id)
     for index, first in repeats:
         written = answers[first]
-        assert isinstance(written, Received)
-        answers[index] = Received(written.answer, created=False)
+        assert written is not None
+        answers[index] = (
+            Received(written.answer, created=False) if isinstance(written, Received) else written
+        )
     rows.write()
     return [answer for answer in answers if answer is not None]
+
+
+def _not_repeats(
+    session: Session,
+    checked: list[tuple[int, Incoming, record.Checked]],
+    answers: list[Received | InvalidInput | None],
+    ids: Iterator[int],
+) -> list[tuple[int, Incoming, record.Checked, int]]:
+    """The items that repeat no earlier demand (or are confirmed new), each with its id;
+    the others are answered with their refusal. Earlier items count as earlier demands."""
+    found = record.Repeats.load(session, [(item.data, c) for _, item, c in checked])
+    new: list[tuple[int, Incoming, record.Checked, int]] = []
+    for index, item, first_checks in checked:
+        outcome = found.refusal(item.data, first_checks)
+        if isinstance(outcome, InvalidInput):
+            answers[index] = outcome
+            continue
+        demand_id = next(ids)
+        found.add(
+            record.Earlier(
+                demand_id,
+                outcome.authority.id,
+                item.data.reference,
+                outcome.digest,
+                outcome.received_at,
+                item.label,
+            )
+        )
+        new.append((index, item, outcome, demand_id))
+    return new
 
 
 def _stored_keys(session: Session, items: Sequence[Incoming]) -> dict[tuple[int, str], Demand]:

@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from dueprocess.demands.models import Channel, DataCategory, DemandKind, LegalProcess
 from dueprocess.demands.schemas import DemandIn
 from dueprocess.errors import FieldError, from_validation
+from dueprocess.intake.record import CONFIRM_NEW, REPEAT
 
 #: Where a problem that belongs to no single field is shown (top of the form).
 FORM = "form"
@@ -59,6 +60,7 @@ TEXT_FIELDS = (
     "gag_order_until",
     "emergency_justification",
     "targets",
+    "confirmed_new",
 )
 
 #: Channels staff may record for a demand they enter by hand.
@@ -101,7 +103,11 @@ LABELS: dict[str, str] = {
     "gag_order_until": "Gag order: until",
     "emergency_justification": "Emergency",
     DOCUMENT: "Signed document",
+    "confirmed_new": "A new demand",
 }
+
+#: Said next to the checkbox that confirms a repeat is a new demand (shown with the warning).
+CONFIRM_ON_FORM = "if it is a new demand all the same, tick this box and send the form again"
 
 KIND_HINTS: dict[DemandKind, str] = {
     DemandKind.USER_DATA: "hand over data about a user",
@@ -217,6 +223,8 @@ def validate(
         _entry_fields(form, body, errors)
     if form.get("form_key"):
         body["idempotency_key"] = form.get("form_key")
+    if form.get("confirmed_new"):
+        body["confirmed_new"] = True
 
     demand: DemandIn | None = None
     try:
@@ -353,7 +361,12 @@ def errors_to_fields(errors: Iterable[FieldError], lines: list[int]) -> dict[str
                 "this form was already used to submit a different demand; "
                 "open a new form to submit another"
             )
+        elif error.type == REPEAT:
+            message = error.msg.removesuffix(f"; {CONFIRM_NEW}")
         _merge(out, {name: message})
+        if error.type == REPEAT:
+            # The form confirms with its checkbox, shown with this message.
+            _merge(out, {"confirmed_new": CONFIRM_ON_FORM})
     return out
 
 

@@ -68,6 +68,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "channel",
     "sender",
     "idempotency_key",
+    "confirmed_new",
 )
 REQUIRED_COLUMNS: frozenset[str] = frozenset(
     {
@@ -129,7 +130,8 @@ def validate(raw: Any) -> Parsed:
     every problem with it: field by field, then across fields (``consistency_errors``).
 
     Checks that need the database (the authority exists, the idempotency key is free, the
-    documents are acceptable) are the intake service's, made when the row is submitted.
+    row repeats no earlier demand, the documents are acceptable) are the intake service's,
+    made when the row is submitted.
     """
     try:
         data = DemandIn.model_validate(raw)
@@ -263,6 +265,10 @@ def csv_row_to_json(values: Mapping[str, str]) -> dict[str, Any]:
     ):
         if name in cell:
             out[name] = cell[name]
+    if "confirmed_new" in cell:
+        # true or false; anything else is left for the schema to refuse, naming the column.
+        flag = cell["confirmed_new"]
+        out["confirmed_new"] = {"true": True, "false": False}.get(flag.lower(), flag)
     basis = {
         key: cell[column]
         for key, column in (

@@ -18,6 +18,7 @@ reads it in chunks, checks its type by content, and refuses it past :func:`docum
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -136,14 +137,15 @@ def submit(
     stored: StoredDocument,
     *,
     channel: Channel,
-) -> int:
-    """Record the upload and the demand in one transaction; the demand's id.
+) -> tuple[int, bool]:
+    """Record the upload and the demand in one transaction; the demand's id, and whether this
+    post created it (``False``: the form was sent before, and this is the demand it made).
 
     Officers submit for their own authority only (``restrict_to_authority``) and are recorded
     as the demand's officer. The document is cited by its hash as an upload of this account,
     so only the account that sent the bytes can attach them. Raises :class:`InvalidInput`
     (nothing written) when the service refuses, including a form key reused for a different
-    demand.
+    demand and a repeat of an earlier demand not confirmed new.
     """
     assert checked.demand is not None
     runtime = runtime_of(request)
@@ -165,13 +167,31 @@ def submit(
             uploader_id=me.account_id,
             second_factor=me.via == "session",
         )
-        return result.demand.id
+        return result.demand.id, result.created
 
 
 def new_form_key(prefix: str) -> str:
-    """A fresh key for one rendering of a form, sent back as the demand's idempotency key: a
-    form posted twice (a double tap, a retry on a bad connection) records one demand."""
+    """A fresh key for one form, sent back as the demand's idempotency key: a form posted
+    twice (a double tap, a retry on a bad connection) records one demand."""
     return f"{prefix}-{secrets.token_urlsafe(16)}"
+
+
+_FORM_KEY = re.compile(r"^(portal|entry)-[A-Za-z0-9_-]{22}$")
+
+
+def keyed_form(path: str, prefix: str, given: str | None) -> str | RedirectResponse:
+    """The form's key, from its address (``?form_key=``), or a 303 to the form's address with
+    a fresh one.
+
+    The key lives in the address, not only in the page, because a browser that goes Back to
+    a form it posted loads the page again (and puts back what was typed, and the file): a key
+    made anew on each load would make that second post a new demand. Loaded from its address,
+    the form keeps its key, so posting it again replays the demand the first post recorded.
+    Only keys of this form's own shape are taken; anything else gets a fresh one.
+    """
+    if given is not None and _FORM_KEY.match(given) and given.startswith(f"{prefix}-"):
+        return given
+    return RedirectResponse(f"{path}?form_key={new_form_key(prefix)}", status_code=303)
 
 
 def form_context(
@@ -249,14 +269,18 @@ def _render_new(
 
 
 @pages.get("/portal/demands/new", response_class=HTMLResponse)
-def portal_new(request: Request, me: SubmitGrant) -> Response:
-    """The form for a new demand; the issuing authority is the officer's own."""
+def portal_new(request: Request, me: SubmitGrant, form_key: str | None = None) -> Response:
+    """The form for a new demand; the issuing authority is the officer's own. Without a
+    well-formed ``form_key``, a 303 to the form with a fresh one (:func:`keyed_form`)."""
     if me.authority_scope is None:
         return staff_redirect("/demands/new")
+    key = keyed_form("/portal/demands/new", "portal", form_key)
+    if isinstance(key, RedirectResponse):
+        return key
     with unit_of_work(request) as session:
         authority = authorities.get(session, me.authority_scope)
         jurisdiction = authority.jurisdiction if authority else ""
-    form = forms.DemandForm({"jurisdiction": jurisdiction, "form_key": new_form_key("portal")})
+    form = forms.DemandForm({"jurisdiction": jurisdiction, "form_key": key})
     return _render_new(request, me, form, {})
 
 
@@ -280,11 +304,12 @@ def _portal_submit(request: Request, me: Principal, post: Post) -> Response:
     stored = store_upload(runtime_of(request), post.upload, errors)
     if not errors and stored is not None:
         try:
-            demand_id = submit(request, me, checked, stored, channel=Channel.PORTAL)
+            demand_id, created = submit(request, me, checked, stored, channel=Channel.PORTAL)
         except InvalidInput as exc:
             errors = forms.errors_to_fields(exc.errors, checked.lines)
         else:
-            return RedirectResponse(f"/portal/demands/{demand_id}?submitted=1", status_code=303)
+            shown = "submitted" if created else "again"
+            return RedirectResponse(f"/portal/demands/{demand_id}?{shown}=1", status_code=303)
     return _render_new(request, me, post.form, choose_again(errors), status_code=422)
 
 
@@ -328,6 +353,8 @@ def _render_demand(
 
 _NOTICES = {
     "submitted": "Your demand was received. Keep its number for your records.",
+    "again": "This form had already been sent: this is the demand it recorded. "
+    "Nothing new was recorded.",
     "withdrawn": "Your demand was withdrawn.",
 }
 
@@ -338,13 +365,15 @@ def portal_demand(
     demand_id: Id,
     me: ReadGrant,
     submitted: bool = False,
+    again: bool = False,
     withdrawn: bool = False,
 ) -> Response:
     """One of the authority's demands: status, deadline, targets, documents with their
     hashes, the replies to the requester, what has been produced, and withdrawing it."""
     if me.authority_scope is None:
         return staff_redirect(f"/demands/{demand_id}")
-    notice = _NOTICES["submitted"] if submitted else _NOTICES["withdrawn"] if withdrawn else None
+    flags = {"submitted": submitted, "again": again, "withdrawn": withdrawn}
+    notice = next((_NOTICES[name] for name, on in flags.items() if on), None)
     return _render_demand(request, me, demand_id, notice=notice)
 
 

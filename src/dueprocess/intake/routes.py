@@ -49,7 +49,12 @@ EXAMPLE = {
     responses={
         200: {"description": "An identical earlier submission (same idempotency key and body)"},
         413: {"description": "Body over the size limit"},
-        422: {"description": "Bad input: every bad field is listed; nothing was written"},
+        422: {
+            "description": "Bad input: every bad field is listed; nothing was written. A "
+            "repeat of an earlier demand of the same authority (the same reference, or the "
+            "same content within 30 days) is refused as `repeat`, naming it, unless "
+            "`confirmed_new` is true"
+        },
     },
 )
 async def submit_demand(
@@ -60,6 +65,8 @@ async def submit_demand(
 ) -> DemandOut:
     """Record a demand. Retrying with the same ``Idempotency-Key`` (header or field) and the
     same body returns the first result with status 200; the same key with another body is 422.
+    Without a key, sending the same demand again is refused as a repeat (422, type ``repeat``,
+    naming the earlier demand) unless it says ``confirmed_new: true``.
     """
     # Checked, validated and written by the worker's intake writer, in one transaction with
     # whatever else is being submitted right now (web/coalesce.py); the answer comes after

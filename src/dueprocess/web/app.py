@@ -30,12 +30,18 @@ from dueprocess import __version__
 from dueprocess.demands.schemas import DemandIn
 from dueprocess.errors import Conflict, InvalidInput, NotFound, NotPermitted, from_validation
 from dueprocess.runtime import Runtime
+from dueprocess.web import apidocs
 from dueprocess.web.auth import CsrfRefused, NotAuthenticated, PermissionDenied, public
 from dueprocess.web.coalesce import IntakeWriter
-from dueprocess.web.deps import TEMPLATES
-from dueprocess.web.middleware import BodySizeLimit, CloseRequestSession, SecurityHeaders
+from dueprocess.web.errors import problem_page, wants_html
+from dueprocess.web.middleware import (
+    BodySizeLimit,
+    ClientAddress,
+    CloseRequestSession,
+    SecurityHeaders,
+)
 from dueprocess.web.openapi import document_errors
-from dueprocess.web.refusals import on_http_error
+from dueprocess.web.refusals import on_http_error, unreadable
 
 log = logging.getLogger("dueprocess.web")
 
@@ -46,17 +52,26 @@ field as `{"loc": [...], "msg": ..., "type": ...}`; `404` means not found *or no
 """
 
 
+def sign_audit_head(runtime: Runtime) -> None:
+    """Sign the audit chain's head if it moved (the server's periodic checkpoint).
+
+    A refusal (the log does not extend what was signed last) is logged as an error each
+    time, and nothing is signed until someone looks (docs/audit-format.md)."""
+    from dueprocess.audit import signer
+
+    try:
+        signed = signer.sign_head(runtime.sessions, runtime.settings.keys_dir)
+    except signer.SigningRefused as exc:
+        log.error("audit checkpoint: %s", exc)
+        return
+    for note in signed.notes:
+        log.warning("audit checkpoint: %s", note)
+
+
 def _checkpoints(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """While the server runs, sign the audit chain's head every
     ``DUEPROCESS_CHECKPOINT_SECONDS`` (default 300) if it moved, and once more at shutdown.
     """
-
-    def sign() -> None:
-        from dueprocess.audit import service as audit
-
-        key = audit.ensure_signing_key(runtime.settings.keys_dir)
-        with runtime.sessions() as session, session.begin():
-            audit.checkpoint(session, key)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -64,7 +79,7 @@ def _checkpoints(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextMa
             while True:
                 await asyncio.sleep(runtime.settings.checkpoint_seconds)
                 try:
-                    await run_in_threadpool(sign)
+                    await run_in_threadpool(sign_audit_head, runtime)
                 except Exception:  # keep serving; the failure is logged and retried
                     log.exception("audit checkpoint failed")
 
@@ -75,7 +90,7 @@ def _checkpoints(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextMa
             task.cancel()
             await run_in_threadpool(_app.state.intake_writer.close)
             try:
-                await run_in_threadpool(sign)
+                await run_in_threadpool(sign_audit_head, runtime)
             except Exception:
                 log.exception("audit checkpoint at shutdown failed")
 
@@ -105,12 +120,15 @@ def create_app(runtime: Runtime) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=_checkpoints(runtime),
+        docs_url=None,  # web/apidocs.py serves /docs and /redoc from the package
+        redoc_url=None,
     )
     app.state.runtime = runtime
     app.state.intake_writer = IntakeWriter(runtime)
     app.add_middleware(BodySizeLimit, limit=runtime.settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(CloseRequestSession)
+    app.add_middleware(ClientAddress, proxies=runtime.settings.trusted_proxies)
 
     routers = [
         intake_routes.api,
@@ -134,6 +152,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         protected_routes.pages,
         checklist_routes.api,
         checklist_routes.pages,
+        apidocs.pages,
     ]
     for router in routers:
         app.include_router(router)
@@ -151,30 +170,61 @@ def create_app(runtime: Runtime) -> FastAPI:
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__}
 
-    @app.get("/", include_in_schema=False, dependencies=[Depends(public)])
-    def home() -> RedirectResponse:
-        return RedirectResponse("/demands", status_code=303)
+    # Each error is a page for a browser and JSON for an API client (web/errors.py).
 
-    @app.exception_handler(RequestValidationError)
-    async def on_validation(_request: Request, exc: RequestValidationError) -> Response:
-        invalid = from_validation(exc.errors())
+    def refused(request: Request, invalid: InvalidInput) -> Response:
+        if wants_html(request):
+            return problem_page(
+                request,
+                422,
+                "Some of what was sent was not accepted, so nothing was changed:",
+                title="Not accepted",
+                errors=invalid.errors,
+            )
         return JSONResponse({"detail": [e.as_dict() for e in invalid.errors]}, status_code=422)
 
+    @app.exception_handler(RequestValidationError)
+    async def on_validation(request: Request, exc: RequestValidationError) -> Response:
+        return refused(request, from_validation(exc.errors()))
+
     @app.exception_handler(InvalidInput)
-    async def on_invalid(_request: Request, exc: InvalidInput) -> Response:
-        return JSONResponse({"detail": [e.as_dict() for e in exc.errors]}, status_code=422)
+    async def on_invalid(request: Request, exc: InvalidInput) -> Response:
+        return refused(request, exc)
 
     @app.exception_handler(NotFound)
-    async def on_not_found(_request: Request, _exc: NotFound) -> Response:
+    async def on_not_found(request: Request, _exc: NotFound) -> Response:
+        if wants_html(request):
+            return problem_page(request, 404, "There is nothing here, or nothing you may see.")
         return JSONResponse({"detail": "not found"}, status_code=404)
 
     @app.exception_handler(Conflict)
-    async def on_conflict(_request: Request, exc: Conflict) -> Response:
+    async def on_conflict(request: Request, exc: Conflict) -> Response:
+        if wants_html(request):
+            return problem_page(request, 409, str(exc), title="Not possible now")
         return JSONResponse({"detail": str(exc)}, status_code=409)
 
     @app.exception_handler(NotPermitted)
-    async def on_not_permitted(_request: Request, exc: NotPermitted) -> Response:
+    async def on_not_permitted(request: Request, exc: NotPermitted) -> Response:
+        # A move this person's roles may not make (demands/states.py): 403, saying which.
+        if wants_html(request):
+            return problem_page(request, 403, str(exc), title="Not allowed")
         return JSONResponse({"detail": str(exc)}, status_code=403)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
+        # Starlette's and FastAPI's own errors, in the app's shapes (web/refusals.py): an
+        # unreadable body is 422, 405's Allow complete; no such address is 404.
+        answer = await on_http_error(request, exc)
+        if not wants_html(request):
+            return answer
+        if exc.status_code == 400:
+            return refused(request, InvalidInput([unreadable(request)]))
+        problem = {
+            404: "There is no page at this address.",
+            405: f"This address does not take {request.method} requests.",
+        }.get(answer.status_code, str(exc.detail))
+        allow = {"Allow": answer.headers["allow"]} if "allow" in answer.headers else {}
+        return problem_page(request, answer.status_code, problem, headers=allow or exc.headers)
 
     @app.exception_handler(NotAuthenticated)
     async def on_unauthenticated(request: Request, exc: NotAuthenticated) -> Response:
@@ -185,36 +235,40 @@ def create_app(runtime: Runtime) -> FastAPI:
             return RedirectResponse(
                 f"/sign-in?next={target}&problem={quote(exc.problem)}", status_code=303
             )
+        if wants_html(request):
+            return problem_page(
+                request,
+                401,
+                f"This address is part of the API, for programs: {exc.problem}. "
+                "People use the pages, after signing in.",
+                title="Sign in",
+                link=("/sign-in", "Sign in"),
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         return JSONResponse(
             {"detail": exc.problem}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
         )
 
     @app.exception_handler(PermissionDenied)
     async def on_denied(request: Request, exc: PermissionDenied) -> Response:
-        if exc.page:
-            return TEMPLATES.TemplateResponse(
+        if exc.page or wants_html(request):
+            return problem_page(
                 request,
-                "problem.html",
-                {
-                    "title": "Not allowed",
-                    "problem": f"Your account does not have the "
-                    f"{exc.permission.value} permission this page needs.",
-                },
-                status_code=403,
+                403,
+                f"Your account does not have the {exc.permission.value} permission "
+                f"{'this page' if exc.page else 'this API call'} needs.",
+                title="Not allowed",
             )
         return JSONResponse({"detail": str(exc)}, status_code=403)
 
     @app.exception_handler(CsrfRefused)
     async def on_csrf(request: Request, _exc: CsrfRefused) -> Response:
-        return TEMPLATES.TemplateResponse(
+        return problem_page(
             request,
-            "problem.html",
-            {
-                "title": "Form refused",
-                "problem": "The form's security token was missing or "
-                "wrong, so nothing was changed. Reload the page and try again.",
-            },
-            status_code=403,
+            403,
+            "The form's security token was missing or wrong, so nothing was changed. "
+            "Reload the page and try again.",
+            title="Form refused",
         )
 
     @app.exception_handler(ClientDisconnect)
@@ -223,12 +277,17 @@ def create_app(runtime: Runtime) -> FastAPI:
         log.info("client left during %s %s", request.method, request.url.path)
         return PlainTextResponse("client disconnected", status_code=400)
 
-    # Starlette's and FastAPI's own errors: an unreadable body is 422, 405's Allow complete.
-    app.add_exception_handler(StarletteHTTPException, on_http_error)  # type: ignore[arg-type]
-
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
+        if wants_html(request):
+            return problem_page(
+                request,
+                500,
+                "Something went wrong on our side. It has been logged for the operators; "
+                "please try again later.",
+                title="Something went wrong",
+            )
         return PlainTextResponse("internal error; it has been logged", status_code=500)
 
     _publish_models(app, DemandIn, demand_batch.BatchIn)

@@ -176,6 +176,21 @@ class requires_page(requires):
         return self._authorise(request, check.principal)
 
 
+def signed_in(request: Request) -> Principal | None:
+    """For a public page that adapts to who is looking: the principal of a live session
+    cookie, or None (never refuses). Sets what the page layout shows of them. Blocking: call
+    it from a plain ``def`` route (a worker thread)."""
+    raw = request.cookies.get(SESSION_COOKIE)
+    if not raw:
+        return None
+    with runtime_of(request).sessions() as session, session.begin():
+        check = check_session(session, raw)  # an expired session is audited: commit that
+    if check.principal is not None:
+        request.state.principal = check.principal
+        request.state.csrf_token = check.csrf_token
+    return check.principal
+
+
 def declared_permission(route: Any) -> Permission | str | None:
     """The permission a route declares, ``"public"``, or ``"undeclared"`` (for the tests)."""
     found: list[Permission | str] = []

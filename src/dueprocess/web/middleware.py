@@ -1,4 +1,5 @@
-"""ASGI middleware: a streaming body-size limit, and security headers.
+"""ASGI middleware: the client's address behind trusted proxies, a streaming body-size limit,
+and security headers.
 
 The body limit is enforced while the body streams in, before anything parses it. A declared
 ``Content-Length`` over the limit is refused at once; a chunked body is counted as it
@@ -7,9 +8,67 @@ arrives and cut off at the limit, so an oversized upload never sits whole in mem
 
 from __future__ import annotations
 
+import ipaddress
 import json
+from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dueprocess.config import IPNetwork
+from dueprocess.web.errors import prefers_html
+
+
+def _trusted(address: str, proxies: Sequence[IPNetwork]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in proxies)
+
+
+def client_address(peer: str, forwarded_for: Sequence[str], proxies: Sequence[IPNetwork]) -> str:
+    """The client's address: ``peer`` (who connected), unless ``peer`` is one of ``proxies``;
+    then the ``X-Forwarded-For`` hops (``forwarded_for``: the headers' values, in order) are
+    read from the right, where the nearest proxy appended the address it saw, past each hop
+    that is itself a trusted proxy, to the first that is not. Hops further left were written
+    by the client or by proxies not trusted, and are never believed. A hop that is not an IP
+    address stops the walk at the proxy that passed it on.
+    """
+    if not _trusted(peer, proxies):
+        return peer
+    hops = [hop.strip() for value in forwarded_for for hop in value.split(",") if hop.strip()]
+    current = peer
+    for hop in reversed(hops):
+        try:
+            address = str(ipaddress.ip_address(hop))
+        except ValueError:
+            return current
+        current = address
+        if not _trusted(address, proxies):
+            return address
+    return current
+
+
+class ClientAddress:
+    """Sets the request's client address by :func:`client_address`, for everything after it
+    (sign-in throttling, audit events). Serve with uvicorn's own ``proxy_headers`` off, as
+    ``dueprocess serve`` does: uvicorn would otherwise already have believed the header from
+    any peer on 127.0.0.1."""
+
+    def __init__(self, app: ASGIApp, proxies: Sequence[IPNetwork]) -> None:
+        self.app = app
+        self.proxies = tuple(proxies)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        if self.proxies and scope["type"] == "http" and client:
+            forwarded = [
+                v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"x-forwarded-for"
+            ]
+            address = client_address(str(client[0]), forwarded, self.proxies)
+            if address != client[0]:
+                scope = {**scope, "client": (address, 0)}
+        await self.app(scope, receive, send)
 
 
 class _TooLarge(Exception):
@@ -56,7 +115,7 @@ class BodySizeLimit:
                 except ValueError:
                     declared = 0
                 if declared > self.limit:
-                    await self._refuse(send, str(scope.get("path", "")))
+                    await self._refuse(send, scope)
                     return
         seen = 0
         too_large = False
@@ -79,7 +138,7 @@ class BodySizeLimit:
             if too_large:
                 if message["type"] == "http.response.start" and not replaced:
                     replaced = True
-                    await self._refuse(send, str(scope.get("path", "")))
+                    await self._refuse(send, scope)
                 return
             await send(message)
 
@@ -88,10 +147,15 @@ class BodySizeLimit:
         except _TooLarge:
             if not replaced:
                 replaced = True
-                await self._refuse(send, str(scope.get("path", "")))
+                await self._refuse(send, scope)
 
-    async def _refuse(self, send: Send, path: str) -> None:
-        body, content_type = _refusal(self.limit, page=not path.startswith("/api/"))
+    async def _refuse(self, send: Send, scope: Scope) -> None:
+        # A page for a form on a page, or for a browser asking for one (web/errors.py).
+        accept = next((v for k, v in scope.get("headers", []) if k == b"accept"), b"")
+        page = not str(scope.get("path", "")).startswith("/api/") or prefers_html(
+            accept.decode("latin-1")
+        )
+        body, content_type = _refusal(self.limit, page=page)
         await send(
             {
                 "type": "http.response.start",
@@ -111,12 +175,19 @@ _SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
 ]
-# No inline script or style anywhere; the interactive API docs (/docs) load Swagger UI from
-# its own files and get no CSP here.
+# No inline script or style anywhere.
 _CSP = (
     b"default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
     b"object-src 'none'"
 )
+#: What the API documentation pages (web/apidocs.py) need beyond that, all from this host:
+#: Swagger UI's icons are data: images in its CSS; Redoc writes its styles into <style>
+#: elements and runs its search in a blob: worker. Its logo on cdn.redoc.ly stays blocked.
+_CSP_BY_PAGE = {
+    "/docs": _CSP + b"; img-src 'self' data:",
+    "/redoc": _CSP + b"; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    b"worker-src 'self' blob:",
+}
 
 
 class SecurityHeaders:
@@ -133,15 +204,15 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        with_csp = not str(scope.get("path", "")).startswith("/docs")
+        csp = _CSP_BY_PAGE.get(str(scope.get("path", "")), _CSP)
 
         async def add_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers.extend(h for h in _SECURITY_HEADERS if h[0] not in present)
-                if with_csp and b"content-security-policy" not in present:
-                    headers.append((b"content-security-policy", _CSP))
+                if b"content-security-policy" not in present:
+                    headers.append((b"content-security-policy", csp))
                 message = {**message, "headers": headers}
             await send(message)
 

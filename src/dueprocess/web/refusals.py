@@ -24,7 +24,7 @@ from dueprocess.errors import FieldError
 async def on_http_error(request: Request, exc: HTTPException) -> Response:
     """The app's answer to an :class:`HTTPException` raised by Starlette or FastAPI."""
     if exc.status_code == 400:
-        return JSONResponse({"detail": [_unreadable(request).as_dict()]}, status_code=422)
+        return JSONResponse({"detail": [unreadable(request).as_dict()]}, status_code=422)
     if exc.status_code == 405:
         allowed = ", ".join(sorted(allowed_methods(request)))
         return JSONResponse(
@@ -51,7 +51,8 @@ def allowed_methods(request: Request) -> set[str]:
     return methods
 
 
-def _unreadable(request: Request) -> FieldError:
+def unreadable(request: Request) -> FieldError:
+    """What is wrong with a body that could not be parsed, by its declared type."""
     kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if kind == "application/json" or kind.endswith("+json"):
         return FieldError((), "the body is not valid JSON (it must be UTF-8 JSON)", "json_invalid")

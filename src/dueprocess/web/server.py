@@ -11,6 +11,12 @@ loop ran, and leaves a waiting connection to any worker with fewer connections w
 ran within :data:`ALIVE_SECONDS`; otherwise it takes it. A worker stuck in a long request,
 or not given a core for that long, is passed over, so no client is stranded.
 
+A worker serves one request to itself (``/healthz``) before it starts accepting: its first
+request used to build the app's middleware, import what handlers import lazily and open the
+first database connection, which on a loaded machine kept it from its accept loop for over
+:data:`ALIVE_SECONDS`, so the other worker took its share of the clients arriving meanwhile.
+Until then it publishes no beat, and is passed over as not started.
+
 Accepted sockets get ``TCP_NODELAY``: uvicorn's own multi-worker mode binds with
 ``proto=0``, asyncio then leaves Nagle on, and every keep-alive request after the first
 waits ~40 ms for a delayed ACK (uvicorn issue #3149; measured in BENCHMARKS.md).
@@ -26,6 +32,7 @@ import multiprocessing
 import signal
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
@@ -54,10 +61,23 @@ ALIVE_SECONDS = 0.25
 class _Shared:
     """What the workers publish to each other, one slot per worker: open connections, and
     the ``time.monotonic()`` (one clock for every process) at which its accept loop last
-    ran."""
+    ran (0: not started); and how recent a run makes a worker responsive."""
 
     counts: Any
     beats: Any
+    alive_seconds: float = ALIVE_SECONDS
+
+
+def leave_it(
+    mine: int, counts: Sequence[int], beats: Sequence[float], now: float, alive: float
+) -> bool:
+    """Whether a worker with ``mine`` open connections leaves a waiting one to another: to a
+    worker with fewer whose accept loop ran within ``alive`` seconds (``beats``; 0 is a
+    worker not started)."""
+    return any(
+        count < mine and beat > 0 and now - beat < alive
+        for count, beat in zip(counts, beats, strict=True)
+    )
 
 
 def _worker(
@@ -68,17 +88,26 @@ def _worker(
     from dueprocess.runtime import Runtime
     from dueprocess.web.app import create_app
 
-    config = uvicorn.Config(
-        create_app(Runtime(settings)),
-        log_level="warning",
-        access_log=False,
-        timeout_keep_alive=30,
-    )
+    config = uvicorn_config(create_app(Runtime(settings)))
     _tune_collector()
     if shared is None:
         uvicorn.Server(config).run(sockets=[sock])
     else:
         _BalancedServer(config, sock, shared, index).run()
+
+
+def uvicorn_config(app: Any, **options: Any) -> uvicorn.Config:
+    """How the app is served (the tests serve it so too). uvicorn's ``proxy_headers`` is
+    off: left on, it believes ``X-Forwarded-For`` from any peer on 127.0.0.1, and the
+    app reads it itself, from the proxies configured (``web.middleware.ClientAddress``)."""
+    return uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=30,
+        proxy_headers=False,
+        **options,
+    )
 
 
 #: Allocations between two young-generation collections (Python's default is 700).
@@ -112,8 +141,45 @@ class _BalancedServer(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=[])  # no listening server of uvicorn's own
         if not self.should_exit:
+            await self._warm_up()
             self._listener.setblocking(False)
             self._accepting = asyncio.create_task(self._accept_forever())
+
+    async def _warm_up(self) -> None:
+        """Serve ``GET /healthz`` in-process, before accepting (module docstring). A failure is
+        logged and serving goes on: a client then gets the same error."""
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/healthz",
+            "raw_path": b"/healthz",
+            "root_path": "",
+            "query_string": b"",
+            "headers": [(b"host", b"localhost")],
+            "client": ("127.0.0.1", 0),
+            "server": ("127.0.0.1", 0),
+            "state": dict(self.lifespan.state),
+        }
+        status: list[int] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+
+        log = logging.getLogger("uvicorn.error")
+        try:
+            await self.config.loaded_app(scope, receive, send)
+        except Exception:  # a broken app or database: every request will say so
+            log.exception("worker warm-up failed")
+            return
+        if status != [200]:
+            log.warning("worker warm-up answered %s", status)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         if self._accepting is not None:
@@ -131,17 +197,17 @@ class _BalancedServer(uvicorn.Server):
     async def _accept_forever(self) -> None:
         loop = asyncio.get_running_loop()
         counts, beats, index = self._shared.counts, self._shared.beats, self._index
-        connections, others = self.server_state.connections, range(len(counts))
+        connections, alive = self.server_state.connections, self._shared.alive_seconds
         while True:
             beats[index] = time.monotonic()
             try:
                 await asyncio.wait_for(_readable(loop, self._listener), ALIVE_SECONDS / 5)
             except TimeoutError:
                 continue  # nothing waiting: beat again
-            mine, now = len(connections), time.monotonic()
-            if any(counts[i] < mine and now - beats[i] < ALIVE_SECONDS for i in others):
+            if leave_it(len(connections), counts[:], beats[:], time.monotonic(), alive):
                 await asyncio.sleep(0.002)  # theirs to take; look again (and beat) shortly
                 continue
+            mine = len(connections)
             try:
                 conn, _ = self._listener.accept()
             except (BlockingIOError, InterruptedError):
@@ -193,8 +259,17 @@ async def _readable(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> Non
         loop.remove_reader(sock.fileno())
 
 
-def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
-    """Serve until interrupted. ``workers`` processes share the port (see module docstring)."""
+def serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    workers: int = 1,
+    *,
+    alive_seconds: float = ALIVE_SECONDS,
+) -> None:
+    """Serve until interrupted. ``workers`` processes share the port, leaving a waiting
+    connection to one with fewer whose accept loop ran within ``alive_seconds`` (see module
+    docstring; the tests raise it so that a loaded machine cannot pass a worker over)."""
     sock = listener(host, port)
     if workers <= 1:
         _worker(settings, sock)
@@ -203,6 +278,7 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     shared = _Shared(
         counts=context.Array("i", workers, lock=False),
         beats=context.Array("d", workers, lock=False),
+        alive_seconds=alive_seconds,
     )
     processes = [
         context.Process(target=_worker, args=(settings, sock, shared, i), daemon=True)

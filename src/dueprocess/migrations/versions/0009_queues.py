@@ -1,7 +1,7 @@
 """queues: the order every review queue is read in, assignment, and full-text search
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-07 05:10:00
 
 - ``demand.emergency``: an emergency disclosure or a demand under the emergency process,
@@ -29,8 +29,8 @@ from sqlalchemy.dialects import postgresql
 
 import dueprocess.db
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

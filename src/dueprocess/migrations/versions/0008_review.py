@@ -1,8 +1,8 @@
 """review: checklists and answers, risk flags, protected accounts, per-target decisions,
 human-rights sign-offs, approvals; on the demand, what queues filter and sort on
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-06 02:45:41
 
 Review's facts are rows of their own (docs/review.md). The demand row gains the few columns
@@ -21,8 +21,8 @@ from alembic import op
 
 import dueprocess.db
 
-revision: str = '0006'
-down_revision: str | None = '0005'
+revision: str = '0008'
+down_revision: str | None = '0007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
