@@ -156,7 +156,9 @@ def test_the_demo_is_recorded_on_the_scenarios_clock(session: Session, runtime: 
         assert min(own) == demand.received_at
         assert all(at in {demand.received_at, loader.PAUSE_FROM, loader.REVIEWED_AT} for at in own)
         for reply in session.scalars(select(Reply).where(Reply.demand_id == demand.id)):
-            assert reply.created_at == max(demand.received_at, loader.PAUSE_FROM)
+            assert reply.created_at in {
+                max(demand.received_at, loader.PAUSE_FROM), loader.REVIEWED_AT
+            }
     session.rollback()
 
 
@@ -173,3 +175,49 @@ def test_dueprocess_demo_signs_the_loaded_log(cli_env: dict[str, str], session: 
     session.rollback()
     assert last is not None
     assert signed == last
+
+
+def test_the_demo_has_a_demand_in_every_state_review_reaches(
+    session: Session, runtime: Runtime
+) -> None:
+    """Every queue and every outcome of review shows in the demo: each demand got there
+    through the review services (its events say who moved it), and the approved one was
+    approved by the approver, not its reviewer, and its reply is queued for the requester."""
+    from sqlalchemy import select
+
+    from dueprocess.accounts import service as accounts
+    from dueprocess.audit.models import AuditEvent
+    from dueprocess.demands.models import Demand, ReplyKind
+    from dueprocess.review.models import Approval
+
+    loader.load(runtime, session)
+    session.commit()
+    by_status: dict[str, list[Demand]] = {}
+    for demand in session.scalars(select(Demand).order_by(Demand.id)):
+        by_status.setdefault(demand.status.value, []).append(demand)
+    assert {
+        "received", "paused", "legal-review", "human-rights-review", "awaiting-approval",
+        "decided", "refused", "withdrawn",
+    } <= set(by_status)  # fmt: skip
+    assert sorted(d.outcome or "" for d in by_status["decided"]) == ["no-data", "partly-complied"]
+    (refused,) = by_status["refused"]
+    assert refused.outcome == "refused"
+    assert [r.kind for r in demands.replies(session, refused.id)][-1] is ReplyKind.REFUSAL
+
+    (approval,) = session.scalars(select(Approval))
+    approver = accounts.get_by_email(session, loader.APPROVER_EMAIL)
+    assert approver is not None
+    assert approval.by == approver.id
+    assert approval.approved
+    approved = session.get(Demand, approval.demand_id)
+    assert approved is not None
+    assert approved.status.value == "decided"
+    assert [r.kind for r in demands.replies(session, approved.id)][-1] is ReplyKind.DECISION
+    (withdrawn,) = by_status["withdrawn"]
+    trail = session.scalars(
+        select(AuditEvent.actor).where(AuditEvent.subject == f"demand:{withdrawn.id}")
+    ).all()
+    officer = accounts.get_by_email(session, "anna.becker@bka.bund.de")
+    assert officer is not None
+    assert f"account:{officer.id}" in trail
+    session.rollback()

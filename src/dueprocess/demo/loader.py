@@ -33,7 +33,7 @@ from dueprocess.connectors.demo import service as microblog
 from dueprocess.connectors.demo.connector import open_session
 from dueprocess.demands.models import Channel
 from dueprocess.demands.schemas import DemandIn
-from dueprocess.demo import checklists as demo_checklists, risk_examples, scenario
+from dueprocess.demo import checklists as demo_checklists, review_states, risk_examples, scenario
 from dueprocess.intake import flow
 from dueprocess.policy import service as policy
 from dueprocess.policy.templates import template_text
@@ -185,6 +185,9 @@ def load(runtime: Runtime, session: Session, *, seed: int = 2020) -> DemoLogin |
         load_policy(session, author=author, approver=second)
     with clock.pinned(REVIEWED_AT):
         demo_checklists.load(session, staff=accounts.get(session, staff))
+        review_states.load(
+            session, staff=accounts.get(session, staff), approver=accounts.get(session, approver)
+        )
     path = _login_file(runtime)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
