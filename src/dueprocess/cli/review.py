@@ -1,4 +1,5 @@
-"""``dueprocess review``: a demand's risk flags, and the protected-accounts list.
+"""``dueprocess review``: a demand's risk flags, the protected-accounts list, and the
+deadline reminders due now.
 
 Thin: each command opens one transaction and calls :mod:`dueprocess.review.flags` or
 :mod:`dueprocess.review.protected`. The protected list is sensitive: reading or changing it
@@ -23,7 +24,8 @@ from dueprocess.errors import Conflict, InvalidInput, NotFound, NotPermitted, fr
 from dueprocess.runtime import Runtime
 
 review_app = typer.Typer(
-    help="Review: compute a demand's risk flags; keep the protected-accounts list.",
+    help="Review: compute a demand's risk flags; keep the protected-accounts list; "
+    "list the deadline reminders due.",
     no_args_is_help=True,
 )
 protected_app = typer.Typer(
@@ -177,4 +179,72 @@ def flags_command(
             lines.append(f"         matched: {item['matched']}  (in {item['source']})")
             if "snippet" in item:
                 lines.append(f"         text: {item['snippet']}")
+    out.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
+
+
+@review_app.command("reminders")
+def reminders_command(
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            help="The moment to compute them for, ISO 8601 with its offset "
+            "(default: now), e.g. 2020-07-10T09:00:00+08:00.",
+        ),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=100_000, help="At most this many.")
+    ] = 1000,
+    as_json: JsonOption = False,
+) -> None:
+    """The deadline reminders due now: for every open demand due within three days, or
+    overdue, the one reminder its deadline calls for, earliest due first, with the penalty
+    threatened and the assignee. Computed only: nothing is sent or marked as sent (sending
+    comes with the actions work's durable jobs)."""
+    from datetime import datetime
+
+    from dueprocess.clock import as_utc, isoformat_z, utcnow
+    from dueprocess.review import reminders
+
+    now = utcnow()
+    if at is not None:
+        try:
+            now = as_utc(datetime.fromisoformat(at))
+        except ValueError as exc:
+            fail(f"--at: {exc}" if "timezone" in str(exc) or "outside" in str(exc) else
+                 f"--at: {at!r} is not an ISO 8601 date and time, such as "
+                 "2020-07-10T09:00:00+08:00")  # fmt: skip
+    runtime = load_runtime()
+    with _work(runtime) as session:
+        due = reminders.due_now(session, now, limit=limit)
+    if as_json:
+        print_json(
+            [
+                {
+                    "demand": r.demand_id,
+                    "reference": r.reference,
+                    "authority": r.authority,
+                    "status": r.status.value,
+                    "due_at": isoformat_z(r.due_at),
+                    "reminder": r.key,
+                    "message": r.message,
+                    "penalty": r.penalty,
+                    "to": r.to,
+                }
+                for r in due
+            ]
+        )
+        return
+    if not due:
+        out.print(f"no reminders due at {isoformat_z(now)}")
+        return
+    lines = [f"{len(due)} reminder{'s' if len(due) != 1 else ''} due at {isoformat_z(now)}"]
+    for r in due:
+        lines.append(
+            f"\ndemand {r.demand_id}  {r.reference or '(no reference)'}  {r.authority}  "
+            f"{r.status.value}\n  due {isoformat_z(r.due_at)}: {r.message}; "
+            f"to {r.to or 'the queue (unassigned)'}"
+        )
+        if r.penalty:
+            lines.append(f"  penalty threatened: {r.penalty}")
     out.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)

@@ -196,20 +196,44 @@ def reject_version(request: Request, version_id: int, me: Approve, body: RejectI
 # --- API: a demand's checklists ---------------------------------------------------------------
 
 
+def _read(request: Request, demand_id: int, kind: ChecklistKind) -> DemandChecklistOut:
+    with unit_of_work(request) as session:
+        return checklists.demand_checklist(session, demand_id, kind)
+
+
+_READ_ONE: dict[int | str, dict[str, Any]] = {
+    401: _UNAUTHENTICATED,
+    403: _doc("Lacks review:read."),
+    404: _doc("No demand."),
+}
+
+
+# One route per kind, not ``/checklists/{kind}``: each path then serves exactly the methods
+# its schema lists (GET here, POST below), as its 405's ``Allow`` says.
 @api.get(
-    "/demands/{demand_id}/checklists/{kind}",
+    "/demands/{demand_id}/checklists/legal",
     response_model=DemandChecklistOut,
-    summary="A demand's checklist and its answers",
-    responses={401: _UNAUTHENTICATED, 403: _doc("Lacks review:read."), 404: _doc("No demand.")},
+    summary="A demand's legal checklist and its answers",
+    responses=_READ_ONE,
 )
-def get_demand_checklist(
-    request: Request, demand_id: int, kind: ChecklistKind, me: Read
-) -> DemandChecklistOut:
+def get_legal_checklist(request: Request, demand_id: int, me: Read) -> DemandChecklistOut:
     """The active version's questions with the answers that count for this demand (given to
     it, or carried over from an earlier version whose question is unchanged), the required
     questions still unanswered, and whether it can be answered now."""
-    with unit_of_work(request) as session:
-        return checklists.demand_checklist(session, demand_id, kind)
+    return _read(request, demand_id, ChecklistKind.LEGAL)
+
+
+@api.get(
+    "/demands/{demand_id}/checklists/human-rights",
+    response_model=DemandChecklistOut,
+    summary="A demand's human-rights checklist and its answers",
+    responses=_READ_ONE,
+)
+def get_human_rights_checklist(
+    request: Request, demand_id: int, me: Read
+) -> DemandChecklistOut:
+    """As the legal checklist, for the human-rights one."""
+    return _read(request, demand_id, ChecklistKind.HUMAN_RIGHTS)
 
 
 def _answer(

@@ -19,11 +19,11 @@ from fastapi.responses import JSONResponse
 from dueprocess.accounts import service as accounts
 from dueprocess.accounts.permissions import Permission
 from dueprocess.accounts.signin import Principal
-from dueprocess.clock import utcnow
+from dueprocess.clock import Instant, utcnow
 from dueprocess.demands.models import DemandKind, DemandStatus, LegalProcess
 from dueprocess.errors import InvalidInput
 from dueprocess.policy.vocabulary import Stance
-from dueprocess.review import bulk, queue_filters, queues
+from dueprocess.review import bulk, queue_filters, queues, reminders
 from dueprocess.review.schemas import (
     BulkAssignIn,
     BulkChangedOut,
@@ -37,6 +37,8 @@ from dueprocess.review.schemas import (
     QueueRowOut,
     QueuesOut,
     QueueSummaryOut,
+    ReminderOut,
+    RemindersOut,
 )
 from dueprocess.web.auth import requires
 from dueprocess.web.deps import runtime_of, unit_of_work
@@ -162,6 +164,43 @@ def read_queue(
             me=me.account_id, after=after, before=before, limit=limit,
         )  # fmt: skip
     return page_out(shown, filters)
+
+
+@api.get(
+    "/reminders", response_model=RemindersOut, summary="The deadline reminders due now"
+)
+def list_reminders(
+    request: Request,
+    me: Read,
+    at: Annotated[
+        Instant | None,
+        Query(description="Compute them for this moment (ISO 8601 with offset); default now"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> RemindersOut:
+    """For every open demand due within three days, or overdue, the one reminder its
+    deadline calls for (3 days, 1 day and 4 hours before, then overdue), with the penalty
+    threatened and whom it goes to. Paused demands included: their deadline still runs."""
+    now = at or utcnow()
+    with unit_of_work(request) as session:
+        due = reminders.due_now(session, now, limit=limit)
+    return RemindersOut(
+        at=now,
+        reminders=[
+            ReminderOut(
+                demand=r.demand_id,
+                reference=r.reference,
+                authority=r.authority,
+                status=r.status.value,
+                due_at=r.due_at,
+                reminder=r.key,
+                message=r.message,
+                penalty=r.penalty,
+                to=r.to,
+            )
+            for r in due
+        ],
+    )
 
 
 def page_out(shown: queues.Page, filters: queue_filters.Filters) -> QueuePageOut:

@@ -296,3 +296,25 @@ class BulkRefusedOut(BaseModel):
 
     detail: str
     refused: list[BulkRefusalOut]
+
+
+class ReminderOut(BaseModel):
+    """A deadline reminder due now (:class:`dueprocess.review.reminders.DueReminder`)."""
+
+    demand: int
+    reference: str | None
+    authority: str
+    status: str
+    due_at: datetime
+    reminder: str = Field(description="lead-<seconds> before the due time, or overdue")
+    message: str
+    penalty: str | None = Field(description="What the law threatens for missing it")
+    to: str | None = Field(description="The assignee's e-mail; null: the queue's role")
+
+
+class RemindersOut(BaseModel):
+    """The reminders due at ``at``, earliest due first. Computed, not sent: nothing marks
+    them as sent yet (docs/review.md, "Deadlines")."""
+
+    at: datetime
+    reminders: list[ReminderOut]
