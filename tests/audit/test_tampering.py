@@ -49,6 +49,22 @@ def record(session: Session, count: int, ago: timedelta, what: str = "demand.vie
     session.commit()
 
 
+@pytest.fixture
+def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The command line on the test's database with its schema, and nothing recorded yet:
+    ``dueprocess init`` would also install the review checklists, two audit events that
+    would shift every ``seq`` these tests name."""
+    env = {
+        "DUEPROCESS_DATABASE_URL": settings.database_url,
+        "DUEPROCESS_DATA_DIR": str(settings.data_dir),
+        "DUEPROCESS_DEMO_DATABASE_URL": settings.demo_database_url,
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert cli("db", "upgrade").exit_code == 0
+    return env
+
+
 def checkpoint() -> Result:
     done = cli("audit", "checkpoint")
     return done
