@@ -252,17 +252,15 @@ def test_every_refused_answer_names_the_problem_and_changes_nothing(
     assert wrong_value.status_code == 422
     assert wrong_value.json()["detail"][0]["loc"] == ["body", "answer"]
 
-    # Ids no row can have are not found (404) or a bad field (422), never a database error.
+    # Ids no row can have are a bad parameter (422, web/params.py) or a bad field (422),
+    # never a database error.
     huge = 10**12
-    assert (
-        refused(
-            f"/api/v1/demands/{huge}/checklists/legal", _answer(world, active_id), "legal"
-        ).status_code
-        == 404
-    )
+    beyond = refused(f"/api/v1/demands/{huge}/checklists/legal", _answer(world, active_id), "legal")
+    assert beyond.status_code == 422
+    assert beyond.json()["detail"][0]["loc"] == ["path", "demand_id"]
     assert (
         api.get(f"/api/v1/demands/{huge}/checklists/legal", headers=world["legal"]).status_code
-        == 404
+        == 422
     )
     too_big = refused(path, _answer(world, huge), "legal")
     assert too_big.status_code == 422
@@ -271,7 +269,7 @@ def test_every_refused_answer_names_the_problem_and_changes_nothing(
         api.post(
             f"/api/v1/checklists/versions/{huge}/approve", headers=world["approver"]
         ).status_code
-        == 404
+        == 422
     )
 
     after = api.get(path, headers=world["legal"]).json()

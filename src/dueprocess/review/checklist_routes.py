@@ -40,6 +40,7 @@ from dueprocess.review.checklist_schemas import (
 from dueprocess.review.models import Answer, ChecklistKind, ChecklistStatus
 from dueprocess.web.auth import requires, requires_page
 from dueprocess.web.deps import TEMPLATES, unit_of_work
+from dueprocess.web.params import Id
 
 api = APIRouter(prefix="/api/v1", tags=["checklists"])
 pages = APIRouter(include_in_schema=False)
@@ -164,12 +165,12 @@ def propose_version(request: Request, me: Propose, body: ProposeIn) -> Any:
 
 
 @api.post(
-    "/checklists/versions/{version_id}/approve",
+    "/checklists/versions/{version_id:int}/approve",
     response_model=ActivationOut,
     summary="Approve and activate a checklist version",
     responses=_DECIDE,
 )
-def approve_version(request: Request, version_id: int, me: Approve) -> ActivationOut:
+def approve_version(request: Request, version_id: Id, me: Approve) -> ActivationOut:
     """Activate a version proposed by someone else; the active version of its kind is
     retired. Answers to its unchanged questions (same id and text) carry over."""
     with unit_of_work(request) as session:
@@ -181,12 +182,12 @@ def approve_version(request: Request, version_id: int, me: Approve) -> Activatio
 
 
 @api.post(
-    "/checklists/versions/{version_id}/reject",
+    "/checklists/versions/{version_id:int}/reject",
     response_model=VersionOut,
     summary="Reject a proposed checklist version",
     responses={**_DECIDE, 422: _doc("The reason is empty.")},
 )
-def reject_version(request: Request, version_id: int, me: Approve, body: RejectIn) -> VersionOut:
+def reject_version(request: Request, version_id: Id, me: Approve, body: RejectIn) -> VersionOut:
     """Close a proposed version without activating it, with the reason."""
     with unit_of_work(request) as session:
         version = checklists.reject(session, version_id, body.reason, actor=me.actor)
@@ -196,7 +197,7 @@ def reject_version(request: Request, version_id: int, me: Approve, body: RejectI
 # --- API: a demand's checklists ---------------------------------------------------------------
 
 
-def _read(request: Request, demand_id: int, kind: ChecklistKind) -> DemandChecklistOut:
+def _read(request: Request, demand_id: Id, kind: ChecklistKind) -> DemandChecklistOut:
     with unit_of_work(request) as session:
         return checklists.demand_checklist(session, demand_id, kind)
 
@@ -211,12 +212,12 @@ _READ_ONE: dict[int | str, dict[str, Any]] = {
 # One route per kind, not ``/checklists/{kind}``: each path then serves exactly the methods
 # its schema lists (GET here, POST below), as its 405's ``Allow`` says.
 @api.get(
-    "/demands/{demand_id}/checklists/legal",
+    "/demands/{demand_id:int}/checklists/legal",
     response_model=DemandChecklistOut,
     summary="A demand's legal checklist and its answers",
     responses=_READ_ONE,
 )
-def get_legal_checklist(request: Request, demand_id: int, me: Read) -> DemandChecklistOut:
+def get_legal_checklist(request: Request, demand_id: Id, me: Read) -> DemandChecklistOut:
     """The active version's questions with the answers that count for this demand (given to
     it, or carried over from an earlier version whose question is unchanged), the required
     questions still unanswered, and whether it can be answered now."""
@@ -224,20 +225,20 @@ def get_legal_checklist(request: Request, demand_id: int, me: Read) -> DemandChe
 
 
 @api.get(
-    "/demands/{demand_id}/checklists/human-rights",
+    "/demands/{demand_id:int}/checklists/human-rights",
     response_model=DemandChecklistOut,
     summary="A demand's human-rights checklist and its answers",
     responses=_READ_ONE,
 )
 def get_human_rights_checklist(
-    request: Request, demand_id: int, me: Read
+    request: Request, demand_id: Id, me: Read
 ) -> DemandChecklistOut:
     """As the legal checklist, for the human-rights one."""
     return _read(request, demand_id, ChecklistKind.HUMAN_RIGHTS)
 
 
 def _answer(
-    request: Request, me: Principal, demand_id: int, kind: ChecklistKind, body: AnswerIn
+    request: Request, me: Principal, demand_id: Id, kind: ChecklistKind, body: AnswerIn
 ) -> DemandChecklistOut:
     with unit_of_work(request) as session:
         checklists.answer(
@@ -254,13 +255,13 @@ def _answer(
 
 
 @api.post(
-    "/demands/{demand_id}/checklists/legal",
+    "/demands/{demand_id:int}/checklists/legal",
     response_model=DemandChecklistOut,
     summary="Answer a question of the legal checklist",
     responses=_ANSWER,
 )
 def answer_legal(
-    request: Request, demand_id: int, me: AnswerLegal, body: AnswerIn
+    request: Request, demand_id: Id, me: AnswerLegal, body: AnswerIn
 ) -> DemandChecklistOut:
     """Record an answer (yes, no, not-applicable) and its note to one question of the active
     legal checklist, while the demand is in legal review; it replaces the demand's previous
@@ -269,13 +270,13 @@ def answer_legal(
 
 
 @api.post(
-    "/demands/{demand_id}/checklists/human-rights",
+    "/demands/{demand_id:int}/checklists/human-rights",
     response_model=DemandChecklistOut,
     summary="Answer a question of the human-rights checklist",
     responses=_ANSWER,
 )
 def answer_human_rights(
-    request: Request, demand_id: int, me: AnswerRights, body: AnswerIn
+    request: Request, demand_id: Id, me: AnswerRights, body: AnswerIn
 ) -> DemandChecklistOut:
     """Record an answer and its note to one question of the active human-rights checklist,
     while the demand is in human-rights review; it replaces the previous answer to it."""
@@ -365,7 +366,7 @@ def propose_page(
 
 
 def _version(
-    request: Request, me: Principal, version_id: int, extra: dict[str, Any], status: int = 200
+    request: Request, me: Principal, version_id: Id, extra: dict[str, Any], status: int = 200
 ) -> HTMLResponse:
     with unit_of_work(request) as session:
         version = checklists.get_version(session, version_id)
@@ -391,15 +392,15 @@ def _version(
     return _page(request, "checklist_version.html", context, status)
 
 
-@pages.get("/checklists/versions/{version_id}", response_class=HTMLResponse)
-def version_page(request: Request, version_id: int, me: PageRead) -> HTMLResponse:
+@pages.get("/checklists/versions/{version_id:int}", response_class=HTMLResponse)
+def version_page(request: Request, version_id: Id, me: PageRead) -> HTMLResponse:
     """One version: its questions against the active version's, who proposed and decided
     it, its audit trail; approve or reject it."""
     return _version(request, me, version_id, {})
 
 
-@pages.post("/checklists/versions/{version_id}/approve", response_class=HTMLResponse)
-def approve_page(request: Request, version_id: int, me: PageApprove) -> Response:
+@pages.post("/checklists/versions/{version_id:int}/approve", response_class=HTMLResponse)
+def approve_page(request: Request, version_id: Id, me: PageApprove) -> Response:
     """Approve and activate a version proposed by someone else."""
     try:
         with unit_of_work(request) as session:
@@ -409,8 +410,8 @@ def approve_page(request: Request, version_id: int, me: PageApprove) -> Response
     return RedirectResponse(f"/checklists/versions/{version_id}", status_code=303)
 
 
-@pages.post("/checklists/versions/{version_id}/reject", response_class=HTMLResponse)
-def reject_page(request: Request, version_id: int, me: PageApprove, reason: Field = "") -> Response:
+@pages.post("/checklists/versions/{version_id:int}/reject", response_class=HTMLResponse)
+def reject_page(request: Request, version_id: Id, me: PageApprove, reason: Field = "") -> Response:
     """Reject a proposed version, with the reason."""
     try:
         with unit_of_work(request) as session:
@@ -422,7 +423,7 @@ def reject_page(request: Request, version_id: int, me: PageApprove, reason: Fiel
 
 def _demand_page(
     request: Request,
-    demand_id: int,
+    demand_id: Id,
     kind: ChecklistKind,
     problems: list[str] | None = None,
     status: int = 200,
@@ -433,9 +434,9 @@ def _demand_page(
     return _page(request, "demand_checklist.html", context, status)
 
 
-@pages.get("/demands/{demand_id}/checklists/{kind}", response_class=HTMLResponse)
+@pages.get("/demands/{demand_id:int}/checklists/{kind}", response_class=HTMLResponse)
 def demand_checklist_page(
-    request: Request, demand_id: int, kind: ChecklistKind, me: PageRead
+    request: Request, demand_id: Id, kind: ChecklistKind, me: PageRead
 ) -> HTMLResponse:
     """A demand's checklist on a page of its own, with the answer forms."""
     return _demand_page(request, demand_id, kind)
@@ -444,7 +445,7 @@ def demand_checklist_page(
 def _answer_page(
     request: Request,
     me: Principal,
-    demand_id: int,
+    demand_id: Id,
     kind: ChecklistKind,
     fields: dict[str, str],
 ) -> Response:
@@ -474,10 +475,10 @@ def _answer_page(
     return RedirectResponse(f"/demands/{demand_id}{back}{anchor}", status_code=303)
 
 
-@pages.post("/demands/{demand_id}/checklists/legal", response_class=HTMLResponse)
+@pages.post("/demands/{demand_id:int}/checklists/legal", response_class=HTMLResponse)
 def answer_legal_page(
     request: Request,
-    demand_id: int,
+    demand_id: Id,
     me: PageAnswerLegal,
     version_id: Field = "",
     question: Field = "",
@@ -490,10 +491,10 @@ def answer_legal_page(
     return _answer_page(request, me, demand_id, ChecklistKind.LEGAL, {**fields, "back": back})
 
 
-@pages.post("/demands/{demand_id}/checklists/human-rights", response_class=HTMLResponse)
+@pages.post("/demands/{demand_id:int}/checklists/human-rights", response_class=HTMLResponse)
 def answer_human_rights_page(
     request: Request,
-    demand_id: int,
+    demand_id: Id,
     me: PageAnswerRights,
     version_id: Field = "",
     question: Field = "",
