@@ -30,8 +30,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "demands": frozenset({"audit", "authorities", "accounts", "documents"}),
     "policy": frozenset({"audit", "authorities", "accounts", "demands"}),
     "transparency": frozenset({"demands"}),
+    "actions": frozenset({"audit", "authorities", "accounts", "demands", "connectors", "runtime"}),
     "review": frozenset(
         {"audit", "authorities", "accounts", "demands", "policy", "connectors", "runtime"}
+        | {"actions"}
     ),
     "intake": frozenset(
         {"audit", "authorities", "accounts", "demands", "documents", "policy", "review", "runtime"}

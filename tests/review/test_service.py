@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from dueprocess.accounts import service as accounts, signin
 from dueprocess.accounts.passwords import current_code
 from dueprocess.accounts.signin import Principal
+from dueprocess.actions import service as actions
 from dueprocess.audit import service as audit
 from dueprocess.demands import service as demands
 from dueprocess.demands.models import Demand, DemandStatus, Reply, ReplyKind
@@ -150,10 +151,19 @@ def test_a_demand_goes_from_intake_to_an_approved_decision(
     session.commit()
     assert demand.status.value == "decided"
     assert demand.outcome == "partly-complied"
-    assert pending == ["demand.decided"], "one step, one event"
+    # One move, one event; and in the same transaction the production the decision causes
+    # (the complied target only, in the narrowed scope), never the refused one.
+    assert pending == ["demand.decided", "action.planned"]
     reply = session.scalars(select(Reply).where(Reply.demand_id == demand.id)).all()[-1]
     assert reply.kind is ReplyKind.DECISION
     assert reply.text == submission.reply
+    (planned,) = actions.of_demand(session, demand.id)
+    assert (planned.kind.value, planned.target_id, planned.status.value) == (
+        "produce", first, "pending",
+    )  # fmt: skip
+    assert planned.payload["data_categories"] == ["subscriber"]
+    assert planned.payload["fields"] == ["email", "name"]
+    assert planned.key == f"produce:{demand.id}:{first}:{submission.id}"
 
 
 def test_refusing_every_target_needs_no_approval(

@@ -19,6 +19,7 @@ HERE = Path(__file__).resolve().parent
 def all_metadata() -> MetaData:
     """The metadata with every domain's tables registered (imports each ``models`` module)."""
     from dueprocess.accounts import models as _accounts  # noqa: F401
+    from dueprocess.actions import models as _actions  # noqa: F401
     from dueprocess.audit import models as _audit  # noqa: F401
     from dueprocess.authorities import models as _authorities  # noqa: F401
     from dueprocess.db import Base

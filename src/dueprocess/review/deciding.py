@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from dueprocess.accounts import service as accounts
 from dueprocess.accounts.signin import Principal
+from dueprocess.actions import service as actions
+from dueprocess.actions.models import ActionKind
 from dueprocess.audit import service as audit
 from dueprocess.clock import utcnow
 from dueprocess.demands import service as demands
@@ -315,6 +317,31 @@ def _finish(
     )
     demands.add_reply(session, demand, reply_kind, submission.reply)
     demand.assignee_id = demand.assigned_at = None
+    _plan_actions(session, demand, submission, actor=me.actor)
+
+
+def _plan_actions(session: Session, demand: Demand, submission: Submission, *, actor: str) -> None:
+    """The actions the standing decisions cause, written in the decision's transaction: no
+    decision without its actions, no action without its decision. Each key names the
+    submission, so the same decisions can never be planned twice."""
+    identifiers = {t.id: t.identifier for t in targets_of(session, demand.id)}
+    for then in rules.consequences(
+        demand.kind,
+        demand.jurisdiction,
+        demand.data_categories,
+        (demand.period_start, demand.period_end),
+        submission.decisions,
+        identifiers,
+    ):
+        actions.plan(
+            session,
+            kind=ActionKind(then.kind),
+            demand_id=demand.id,
+            target_id=then.target_id,
+            key=f"{then.kind}:{demand.id}:{then.target_id}:{submission.id}",
+            payload=then.payload,
+            actor=actor,
+        )
 
 
 def sign_off(

@@ -278,3 +278,73 @@ def digest(decisions: Sequence[Mapping[str, Any]]) -> str:
     rows: list[dict[str, Any]] = [{k: d.get(k) for k in keys} for d in decisions]
     rows.sort(key=lambda d: int(d["target_id"]))
     return hashlib.sha256(orjson.dumps(rows, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Consequence:
+    """An action a standing decision causes: ``kind`` is an
+    :class:`~dueprocess.actions.models.ActionKind` value, ``payload`` what the handler does."""
+
+    kind: str
+    target_id: int
+    payload: dict[str, Any]
+
+
+def consequences(
+    kind: DemandKind,
+    jurisdiction: str,
+    data_categories: Iterable[str],
+    period: tuple[datetime | None, datetime | None],
+    decisions: Sequence[Mapping[str, Any]],
+    identifiers: Mapping[int, str],
+) -> list[Consequence]:
+    """What must happen for decisions that stand: a production of each complied target's
+    data (disclosing kinds), in the scope left after narrowing; a restriction of each
+    complied target (restricting kinds). Refusals and "no data" cause nothing here.
+
+    A restriction withholds the item (a post, or an account) in the demand's country only
+    (``HK`` for ``HK``, ``US`` for ``US-CA``), as services answer a country's order under
+    its law; a global removal is a decision on the service's own terms, not this order's,
+    and is not made here."""
+    country = jurisdiction.split("-")[0]
+    start, end = period
+    out: list[Consequence] = []
+    for d in decisions:
+        if Outcome(d["outcome"]) not in COMPLYING:
+            continue
+        target = int(d["target_id"])
+        narrowing: Mapping[str, Any] = d.get("narrowing") or {}
+        if kind in DISCLOSING:
+            out.append(
+                Consequence(
+                    "produce",
+                    target,
+                    {
+                        "target": identifiers[target],
+                        "data_categories": list(
+                            narrowing.get("data_categories", sorted(data_categories))
+                        ),
+                        "fields": narrowing.get("fields"),
+                        "period_start": narrowing.get(
+                            "period_start", isoformat_z(start) if start else None
+                        ),
+                        "period_end": narrowing.get(
+                            "period_end", isoformat_z(end) if end else None
+                        ),
+                        "items": narrowing.get("items"),
+                    },
+                )
+            )
+        elif kind in RESTRICTING:
+            out.append(
+                Consequence(
+                    "restrict",
+                    target,
+                    {
+                        "target": identifiers[target],
+                        "restriction": "withhold",
+                        "jurisdictions": [country],
+                    },
+                )
+            )
+    return out
