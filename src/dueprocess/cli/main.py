@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from dueprocess.cli.action import action_app, worker
 from dueprocess.cli.audit import audit_app
 from dueprocess.cli.authority import authority_app
 from dueprocess.cli.checklist import checklist_app
@@ -23,6 +24,7 @@ app = typer.Typer(
 app.command()(init)
 app.command()(serve)
 app.command()(demo)
+app.command()(worker)
 app.add_typer(db_app, name="db")
 app.add_typer(demand_app, name="demand")
 app.add_typer(policy_app, name="policy")
@@ -33,6 +35,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
 app.add_typer(report_app, name="report")
 app.add_typer(review_app, name="review")
+app.add_typer(action_app, name="action")
 
 
 def main() -> None:
