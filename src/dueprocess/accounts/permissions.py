@@ -36,6 +36,8 @@ class Permission(enum.StrEnum):
     CHECKLISTS_PROPOSE = "checklists:propose"
     CHECKLISTS_APPROVE = "checklists:approve"
     PROTECTED_MANAGE = "protected:manage"
+    # Actions (docs/actions.md): retrying a failed one, revoking one not done.
+    ACTIONS_MANAGE = "actions:manage"
 
 
 P = Permission
@@ -78,6 +80,8 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     P.CHECKLISTS_APPROVE: frozenset({Role.APPROVER, Role.POLICY_OWNER}),
     # The list of journalists, activists, lawyers and politicians: human-rights staff keep it.
     P.PROTECTED_MANAGE: frozenset({Role.HUMAN_RIGHTS_REVIEWER}),
+    # Retrying or revoking a production or restriction: who decides and who approves.
+    P.ACTIONS_MANAGE: frozenset({Role.LEGAL_REVIEWER, Role.APPROVER}),
 }
 
 

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 
 from dueprocess.accounts.permissions import Permission
 from dueprocess.accounts.signin import Principal
+from dueprocess.actions import service as actions
 from dueprocess.audit import service as audit
 from dueprocess.demands import callbacks, service as demands
 from dueprocess.demands.models import DemandStatus
@@ -93,6 +94,12 @@ def demand_page(request: Request, demand_id: Id, me: PageReadGrant) -> HTMLRespo
             else {}
         )
         policy_panel = policy.demand_policy(session, demand_id)
+        # What the decisions caused (productions, restrictions): staff only.
+        planned = (
+            list(actions.of_demand(session, demand_id))
+            if me.authority_scope is None and Permission.REVIEW_READ in me.permissions
+            else []
+        )
         # The review checklists: staff readers see them, reviewers answer them here.
         panels = (
             [checklists.demand_checklist(session, demand_id, kind) for kind in ChecklistKind]
@@ -107,6 +114,8 @@ def demand_page(request: Request, demand_id: Id, me: PageReadGrant) -> HTMLRespo
             "trail": trail,
             "policy_panel": policy_panel,
             "checklist_panels": panels,
+            "actions": planned,
+            "may_manage_actions": Permission.ACTIONS_MANAGE in me.permissions,
             **checks,
         },
     )

@@ -100,6 +100,7 @@ def _checkpoints(runtime: Runtime) -> Callable[[FastAPI], AbstractAsyncContextMa
 def create_app(runtime: Runtime) -> FastAPI:
     """Build the app on ``runtime``. Routes come from each domain's ``routes`` module."""
     from dueprocess.accounts import routes as account_routes
+    from dueprocess.actions import routes as action_routes
     from dueprocess.audit import routes as audit_routes
     from dueprocess.authorities import routes as authority_routes
     from dueprocess.demands import routes as demand_routes
@@ -152,6 +153,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         protected_routes.pages,
         checklist_routes.api,
         checklist_routes.pages,
+        action_routes.api,
+        action_routes.pages,
         apidocs.pages,
     ]
     for router in routers:
