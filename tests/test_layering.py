@@ -38,6 +38,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "intake": frozenset(
         {"audit", "authorities", "accounts", "demands", "documents", "policy", "review", "runtime"}
     ),
+    "productions": frozenset(
+        {"audit", "authorities", "accounts", "demands", "documents", "review", "runtime"}
+    ),
 }
 HTTP_MODULES = frozenset(
     {

@@ -36,6 +36,7 @@ class Permission(enum.StrEnum):
     CHECKLISTS_PROPOSE = "checklists:propose"
     CHECKLISTS_APPROVE = "checklists:approve"
     PROTECTED_MANAGE = "protected:manage"
+    PRODUCTIONS_DOWNLOAD = "productions:download"
 
 
 P = Permission
@@ -78,6 +79,9 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     P.CHECKLISTS_APPROVE: frozenset({Role.APPROVER, Role.POLICY_OWNER}),
     # The list of journalists, activists, lawyers and politicians: human-rights staff keep it.
     P.PROTECTED_MANAGE: frozenset({Role.HUMAN_RIGHTS_REVIEWER}),
+    # A production's bytes go to the requesting authority's officers only (once, audited);
+    # staff see its hashes and status through demands:read.
+    P.PRODUCTIONS_DOWNLOAD: frozenset({Role.OFFICER}),
 }
 
 
