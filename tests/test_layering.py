@@ -16,7 +16,9 @@ import dueprocess
 ROOT = Path(dueprocess.__file__).parent
 
 #: Modules every domain may use: vocabulary and plumbing that import no domain.
-SHARED = frozenset({"clock", "db", "errors", "config", "jurisdictions", "inserts"})
+SHARED = frozenset(
+    {"clock", "db", "errors", "config", "jurisdictions", "inserts", "agekeys"}
+)
 
 #: What each package's modules may import besides :data:`SHARED`. HTTP modules
 #: (:data:`HTTP_MODULES`) are edges like ``web`` and the CLI: they compose pages from several
@@ -37,6 +39,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     ),
     "intake": frozenset(
         {"audit", "authorities", "accounts", "demands", "documents", "policy", "review", "runtime"}
+    ),
+    "productions": frozenset(
+        {"audit", "authorities", "accounts", "demands", "documents", "review", "runtime"}
     ),
 }
 HTTP_MODULES = frozenset(

@@ -114,6 +114,7 @@ def test_every_command_has_help(cli_env: dict[str, str]) -> None:
         ["authority", "verify"],
         ["authority", "suspend"],
         ["authority", "contacts"],
+        ["authority", "age-key"],
         ["user", "verify-officer"],
     ):
         shown = runner.invoke(app, [*command, "--help"])
@@ -165,3 +166,36 @@ def test_verify_officer(cli_env: dict[str, str], session: Session) -> None:
     assert [e.action for e in events][-1] == "account.officer_verified"
     session.rollback()  # end the read before the command line writes (SQLite locks)
     assert _listed()[0]["officers"] == 1
+
+
+def test_an_age_key_is_set_with_the_authority_or_later_and_a_bad_one_is_refused(
+    cli_env: dict[str, str], session: Session
+) -> None:
+    import pyrage
+
+    key = str(pyrage.x25519.Identity.generate().to_public())
+    ssh = runner.invoke(app, [*HKPF, "--age-recipient", "ssh-ed25519 AAAAC3Nza user@host"])
+    assert ssh.exit_code == 2
+    assert "age_recipient: is an SSH key" in ssh.output
+    assert _listed() == []
+
+    added = runner.invoke(app, [*HKPF, "--age-recipient", key.upper()])
+    assert added.exit_code == 0, added.output
+    assert _listed()[0]["age_recipient"] == key
+
+    removed = runner.invoke(app, ["authority", "age-key", "hkpf-nsd", "--remove"])
+    assert removed.exit_code == 0, removed.output
+    assert "expiring portal downloads" in removed.output
+    assert _listed()[0]["age_recipient"] is None
+
+    bad = runner.invoke(app, ["authority", "age-key", "hkpf-nsd", key[:-1]])
+    assert bad.exit_code == 2
+    assert "age_recipient: is not a valid age public key" in bad.output
+    neither = runner.invoke(app, ["authority", "age-key", "hkpf-nsd"])
+    assert neither.exit_code == 2
+    assert "age_recipient:" in neither.output
+
+    assert runner.invoke(app, ["authority", "age-key", "hkpf-nsd", key]).exit_code == 0
+    assert _listed()[0]["age_recipient"] == key
+    events = audit.search(session, action="authority.age_recipient_set", limit=10)
+    assert [(e.data["before"], e.data["after"]) for e in events] == [(None, key), (key, None)]

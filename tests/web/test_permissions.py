@@ -125,6 +125,9 @@ DECLARED: dict[tuple[str, str], str] = {
     ("GET", "/demands/{demand_id}/checklists/{kind}"): "review:read",
     ("POST", "/demands/{demand_id}/checklists/legal"): "review:legal",
     ("POST", "/demands/{demand_id}/checklists/human-rights"): "review:human-rights",
+    ("GET", "/api/v1/demands/{demand_id}/productions"): "demands:read",
+    ("GET", "/api/v1/productions/{production_id}/download"): "productions:download",
+    ("GET", "/portal/productions/{production_id}/download"): "productions:download",
 }
 
 #: The roles that hold each permission, as the product promises (checked against GRANTS).
@@ -141,6 +144,7 @@ HOLDERS: dict[str, set[str]] = {
         "officer",
     },
     "audit:read": {"auditor"},
+    "productions:download": {"officer"},
     "policy:read": {
         "intake",
         "legal-reviewer",

@@ -38,6 +38,7 @@ class Permission(enum.StrEnum):
     PROTECTED_MANAGE = "protected:manage"
     # Actions (docs/actions.md): retrying a failed one, revoking one not done.
     ACTIONS_MANAGE = "actions:manage"
+    PRODUCTIONS_DOWNLOAD = "productions:download"
 
 
 P = Permission
@@ -82,6 +83,9 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     P.PROTECTED_MANAGE: frozenset({Role.HUMAN_RIGHTS_REVIEWER}),
     # Retrying or revoking a production or restriction: who decides and who approves.
     P.ACTIONS_MANAGE: frozenset({Role.LEGAL_REVIEWER, Role.APPROVER}),
+    # A production's bytes go to the requesting authority's officers only (once, audited);
+    # staff see its hashes and status through demands:read.
+    P.PRODUCTIONS_DOWNLOAD: frozenset({Role.OFFICER}),
 }
 
 

@@ -47,6 +47,10 @@ class Authority(Base):
     )
     official_domains: Mapped[list[str]] = mapped_column(JSON, default=list)
     phone_numbers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: The age X25519 public key (``age1...``) productions for this authority are encrypted
+    #: to; None: it has none, and a production is offered as an expiring download in the
+    #: portal to its officers only (docs/productions.md).
+    age_recipient: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

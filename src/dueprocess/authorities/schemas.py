@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from dueprocess import jurisdictions
+from dueprocess.agekeys import check_recipient
 from dueprocess.authorities.lookalike import assess_sender_domain
 from dueprocess.authorities.models import AuthorityKind, AuthorityStatus
 
@@ -62,6 +63,7 @@ class AuthorityIn(BaseModel):
     status: AuthorityStatus = AuthorityStatus.UNVERIFIED
     official_domains: list[str] = Field(default_factory=list)
     phone_numbers: list[str] = Field(default_factory=list)
+    age_recipient: str | None = None
 
     @field_validator("jurisdiction")
     @classmethod
@@ -77,6 +79,11 @@ class AuthorityIn(BaseModel):
     @classmethod
     def _phones(cls, values: list[str]) -> list[str]:
         return _unique([phone_number(v) for v in values])
+
+    @field_validator("age_recipient")
+    @classmethod
+    def _recipient(cls, value: str | None) -> str | None:
+        return None if value is None else check_recipient(value)
 
 
 class ContactsIn(BaseModel):
@@ -109,4 +116,5 @@ class AuthorityOut(BaseModel):
     status: AuthorityStatus
     official_domains: list[str]
     phone_numbers: list[str]
+    age_recipient: str | None = None
     officers: int = 0

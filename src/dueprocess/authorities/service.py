@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dueprocess.agekeys import InvalidRecipient, check_recipient
 from dueprocess.audit import service as audit
 from dueprocess.authorities.models import Authority, AuthorityStatus
 from dueprocess.authorities.schemas import AuthorityIn, AuthorityOut, ContactsIn
@@ -63,7 +64,11 @@ def create(session: Session, data: AuthorityIn, *, actor: str) -> Authority:
         actor=actor,
         action="authority.created",
         subject=f"authority:{authority.id}",
-        data={"slug": authority.slug, "jurisdiction": authority.jurisdiction},
+        data={
+            "slug": authority.slug,
+            "jurisdiction": authority.jurisdiction,
+            "age_recipient": authority.age_recipient,
+        },
     )
     return authority
 
@@ -119,6 +124,36 @@ def update_contacts(session: Session, slug: str, data: ContactsIn, *, actor: str
             subject=f"authority:{authority.id}",
             data={"slug": authority.slug, "before": before, "after": after},
         )
+    return authority
+
+
+def set_age_recipient(
+    session: Session, slug: str, recipient: str | None, *, actor: str
+) -> Authority:
+    """Set (or, with None, remove) the age public key the authority's productions are
+    encrypted to; a key that is not an age X25519 recipient is refused naming
+    ``age_recipient``. Audited ``authority.age_recipient_set`` with the keys before and after
+    (public keys: nothing secret). Setting the key it already has writes nothing.
+
+    A production already sealed stays sealed to the key it was sealed to.
+    """
+    authority = _existing(session, slug)
+    if recipient is not None:
+        try:
+            recipient = check_recipient(recipient)
+        except InvalidRecipient as exc:
+            raise InvalidInput.one(("age_recipient",), str(exc)) from None
+    before = authority.age_recipient
+    if before == recipient:
+        return authority
+    authority.age_recipient = recipient
+    audit.record(
+        session,
+        actor=actor,
+        action="authority.age_recipient_set",
+        subject=f"authority:{authority.id}",
+        data={"slug": authority.slug, "before": before, "after": recipient},
+    )
     return authority
 
 

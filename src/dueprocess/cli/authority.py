@@ -48,6 +48,14 @@ PhoneOption = Annotated[
         help="A phone number staff may call back, e.g. '+852 2860 2000' (repeat for several).",
     ),
 ]
+AgeRecipientOption = Annotated[
+    str | None,
+    typer.Option(
+        "--age-recipient",
+        help="The authority's age public key (age1..., from age-keygen): its productions "
+        "are encrypted to it. Without one they are offered as expiring portal downloads.",
+    ),
+]
 
 
 @authority_app.command("add")
@@ -63,6 +71,7 @@ def authority_add(
     ],
     domain: DomainOption = None,
     phone: PhoneOption = None,
+    age_recipient: AgeRecipientOption = None,
 ) -> None:
     """Add an authority to the registry. It starts unverified: verify it with
     ``authority verify`` once its channels are checked."""
@@ -78,6 +87,7 @@ def authority_add(
                 "kind": kind,
                 "official_domains": domain or [],
                 "phone_numbers": phone or [],
+                "age_recipient": age_recipient,
             }
         )
     except ValidationError as exc:
@@ -107,7 +117,9 @@ def authority_list(
     if as_json:
         print_json([r.model_dump(mode="json") for r in rows])
         return
-    table = Table("slug", "name", "jurisdiction", "kind", "status", "domains", "phones", "officers")
+    table = Table(
+        "slug", "name", "jurisdiction", "kind", "status", "domains", "phones", "age key", "officers"
+    )
     for r in rows:
         table.add_row(
             r.slug,
@@ -117,6 +129,7 @@ def authority_list(
             r.status.value,
             ", ".join(r.official_domains),
             ", ".join(r.phone_numbers),
+            r.age_recipient or "",
             str(r.officers),
         )
     out.print(table)
@@ -170,3 +183,35 @@ def authority_contacts(
         domains, phones = list(authority.official_domains), list(authority.phone_numbers)
     out.print(f"{slug}: domains {', '.join(domains) or 'none'}", markup=False)
     out.print(f"{slug}: phones {', '.join(phones) or 'none'}", markup=False)
+
+
+@authority_app.command("age-key")
+def authority_age_key(
+    slug: SlugArg,
+    recipient: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[RECIPIENT]",
+            help="The age public key (age1..., the 'Public key' line age-keygen prints).",
+        ),
+    ] = None,
+    remove: Annotated[
+        bool, typer.Option("--remove", help="Remove the key: productions become downloads.")
+    ] = False,
+) -> None:
+    """Set the age public key an authority's productions are encrypted to (audited). Only
+    X25519 keys (age1...) are accepted; SSH and plugin keys are refused."""
+    from dueprocess.authorities import service as authorities
+
+    if (recipient is None) == (not remove):
+        fail("age_recipient: give the key, or --remove (not both)")
+    runtime = load_runtime()
+    with unit_of_work(runtime) as session:
+        authority = authorities.set_age_recipient(session, slug, recipient, actor=CLI_ACTOR)
+        key = authority.age_recipient
+    shown = (
+        f"{slug}: productions encrypted to {key}"
+        if key
+        else (f"{slug}: no age key; productions are offered as expiring portal downloads")
+    )
+    out.print(shown, markup=False)

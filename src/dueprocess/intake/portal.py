@@ -31,6 +31,7 @@ from starlette.datastructures import FormData, UploadFile
 from dueprocess.accounts.permissions import Permission
 from dueprocess.accounts.signin import Principal
 from dueprocess.authorities import service as authorities
+from dueprocess.clock import utcnow
 from dueprocess.demands import service as demands, states
 from dueprocess.demands.models import Channel, DemandStatus
 from dueprocess.demands.schemas import DocumentIn
@@ -38,6 +39,7 @@ from dueprocess.documents.store import DocumentRefused, StoredDocument, format_s
 from dueprocess.errors import Conflict, InvalidInput, NotFound
 from dueprocess.intake import flow, forms, record
 from dueprocess.policy import service as policy
+from dueprocess.productions import service as productions
 from dueprocess.runtime import Runtime
 from dueprocess.web.auth import requires_page
 from dueprocess.web.deps import TEMPLATES, runtime_of, unit_of_work
@@ -331,6 +333,13 @@ def _render_demand(
             shown = demands.to_out(session, demand)
             replies = demands.replies(session, demand_id)
             stance, condition = demand.stance, demand.stance_condition
+            now = utcnow()
+            produced = [
+                productions.to_out(p, now)
+                for p in productions.list_for_demand(
+                    session, demand_id, authority_id=me.authority_scope
+                )
+            ]
     except NotFound:
         return _not_found(request)
     return TEMPLATES.TemplateResponse(
@@ -342,6 +351,8 @@ def _render_demand(
             "stance": stance,
             "stance_condition": condition,
             "replies": replies,
+            "productions": produced,
+            "can_download": Permission.PRODUCTIONS_DOWNLOAD in me.permissions,
             "can_withdraw": states.can_move(shown.status, DemandStatus.WITHDRAWN),
             "notice": notice,
             "reason": reason,

@@ -25,6 +25,7 @@ def all_metadata() -> MetaData:
     from dueprocess.db import Base
     from dueprocess.demands import models as _demands  # noqa: F401
     from dueprocess.policy import models as _policy  # noqa: F401
+    from dueprocess.productions import models as _productions  # noqa: F401
     from dueprocess.review import models as _review  # noqa: F401
 
     return Base.metadata

@@ -106,6 +106,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     from dueprocess.demands import routes as demand_routes
     from dueprocess.intake import batch as demand_batch, entry, portal, routes as intake_routes
     from dueprocess.policy import routes as policy_routes
+    from dueprocess.productions import routes as production_routes
     from dueprocess.review import (
         checklist_routes,
         pages as review_pages,
@@ -155,6 +156,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         checklist_routes.pages,
         action_routes.api,
         action_routes.pages,
+        production_routes.api,
+        production_routes.pages,
         apidocs.pages,
     ]
     for router in routers:

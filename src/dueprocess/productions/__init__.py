@@ -1,0 +1,1 @@
+"""Productions: the data package handed to a requesting authority (docs/productions.md)."""
