@@ -33,6 +33,7 @@ DECLARED: dict[tuple[str, str], str] = {
     ("POST", "/sign-in"): "public",
     ("GET", "/docs"): "public",
     ("GET", "/redoc"): "public",
+    ("GET", "/microblog/posts/{post_id}"): "public",
     ("POST", "/sign-out"): "signed-in",
     ("POST", "/api/v1/demands"): "demands:submit",
     ("POST", "/api/v1/demands/batch"): "demands:submit",
