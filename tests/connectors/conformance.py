@@ -103,7 +103,8 @@ def export_answers_only_what_was_asked(manager: pluggy.PluginManager, s: Subject
     assert got.records["content"], "the subjects' account has a post in the period"
     for record in got.records["content"]:
         assert set(record.data) <= {"posts"}
-        assert record.at is not None and s.period[0] <= record.at <= s.period[1]
+        assert record.at is not None
+        assert s.period[0] <= record.at <= s.period[1]
 
 
 def a_key_names_one_action(manager: pluggy.PluginManager, s: Subjects) -> None:
@@ -129,6 +130,8 @@ def unknown_targets_are_no_connectors(manager: pluggy.PluginManager, s: Subjects
             manager, nobody, categories=["subscriber"], fields=None,
             period_start=None, period_end=None, idempotency_key=key(),
         )  # fmt: skip
+    with pytest.raises(connectors.NoConnector):
+        connectors.restrict_content(manager, nobody, "remove", idempotency_key=key())
     with pytest.raises(connectors.NoConnector):
         connectors.lift_restriction(manager, f"no-such-restriction:{nobody}", idempotency_key=key())
 
