@@ -103,6 +103,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     from dueprocess.actions import routes as action_routes
     from dueprocess.audit import routes as audit_routes
     from dueprocess.authorities import routes as authority_routes
+    from dueprocess.connectors.demo import routes as microblog_routes
     from dueprocess.demands import routes as demand_routes
     from dueprocess.intake import batch as demand_batch, entry, portal, routes as intake_routes
     from dueprocess.policy import routes as policy_routes
@@ -159,6 +160,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         production_routes.api,
         production_routes.pages,
         apidocs.pages,
+        microblog_routes.pages,  # the demo service's own page, when it is configured
     ]
     for router in routers:
         app.include_router(router)
