@@ -30,6 +30,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "demands": frozenset({"audit", "authorities", "accounts", "documents"}),
     "policy": frozenset({"audit", "authorities", "accounts", "demands"}),
     "transparency": frozenset({"demands"}),
+    "restrictions": frozenset(),
     "review": frozenset(
         {"audit", "authorities", "accounts", "demands", "policy", "connectors", "runtime"}
     ),
