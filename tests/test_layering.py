@@ -33,6 +33,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "policy": frozenset({"audit", "authorities", "accounts", "demands"}),
     "transparency": frozenset({"demands"}),
     "actions": frozenset({"audit", "authorities", "accounts", "demands", "connectors", "runtime"}),
+    "restrictions": frozenset(),
     "review": frozenset(
         {"audit", "authorities", "accounts", "demands", "policy", "connectors", "runtime"}
         | {"actions"}

@@ -13,6 +13,7 @@ from dueprocess.cli.instance import db_app, demo, init, serve
 from dueprocess.cli.policy import policy_app
 from dueprocess.cli.report import report_app
 from dueprocess.cli.review import review_app
+from dueprocess.cli.sor import sor_app
 from dueprocess.cli.token import token_app
 from dueprocess.cli.user import user_app
 
@@ -36,6 +37,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(report_app, name="report")
 app.add_typer(review_app, name="review")
 app.add_typer(action_app, name="action")
+app.add_typer(sor_app, name="sor")
 
 
 def main() -> None:
